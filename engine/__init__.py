@@ -1,0 +1,1 @@
+"""rlswarm-rules: supervise long trainings, evaluate alert rules, deliver alerts."""

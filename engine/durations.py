@@ -1,0 +1,49 @@
+"""Durations as written in packs: `30s`, `5m`, `2h`, `1d`, combined as `1h30m`."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+")
+
+
+class DurationError(ValueError):
+    pass
+
+
+def parse_duration(text: object) -> float:
+    """Seconds in `text`; raises DurationError with a fix for anything else."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise DurationError(f"expected a duration such as '30s', '5m', '2h', got {text!r}")
+    if isinstance(text, (int, float)):
+        if text == 0:
+            return 0.0
+        raise DurationError(f"a bare number is ambiguous; write '{text}s' or '{text}m'")
+    spec = text.strip()
+    if spec == "0":
+        return 0.0
+    if not _WHOLE.fullmatch(spec):
+        raise DurationError(
+            f"'{text}' is not a duration; use a number and a unit (ms, s, m, h, d, w), "
+            "e.g. '30s', '5m', '1h30m'"
+        )
+    return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(spec))
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: `45s`, `12m`, `3h05m`, `2d4h`."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        m, rest = divmod(s, 60)
+        return f"{m}m{rest:02d}s" if rest else f"{m}m"
+    if s < 86400:
+        h, rest = divmod(s, 3600)
+        m = rest // 60
+        return f"{h}h{m:02d}m" if m else f"{h}h"
+    d, rest = divmod(s, 86400)
+    h = rest // 3600
+    return f"{d}d{h}h" if h else f"{d}d"

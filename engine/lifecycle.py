@@ -1,0 +1,79 @@
+"""The two small state machines of the core: the cooldown gate and the stateful episode.
+
+Both are plain data plus one transition function each; neither reads a clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from engine.model import Decision, Reason
+
+
+class State(enum.Enum):
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    FIRING = "firing"
+
+
+@dataclass
+class Episode:
+    """A metric or absent rule's current state, and what is needed to leave it."""
+
+    state: State = State.INACTIVE
+    active_since: float = 0.0  # condition true (metric) or signal last seen (absent)
+    notified: bool = False  # whether this firing was sent, so its resolution is sent too
+    last_sent: float = 0.0  # for `repeat`
+
+
+@dataclass
+class Gate:
+    """Cooldown bookkeeping for one rule and group.
+
+    Occurrences inside the cooldown are counted (and the latest kept), so the
+    next notification, or a digest when the cooldown ends, stands for them.
+    """
+
+    last_sent: float | None = None
+    suppressed: int = 0
+    since: float | None = None
+    held: Decision | None = None
+
+    def offer(self, draft: Decision, cooldown: float) -> Decision:
+        """Decide a new occurrence: notify now (first, cooldown elapsed) or suppress it."""
+        t = draft.t
+        if self.last_sent is None:
+            return self._send(draft, Reason.FIRST)
+        if t - self.last_sent >= cooldown:
+            return self._send(draft, Reason.COOLDOWN_ELAPSED)
+        if self.suppressed == 0:
+            self.since = t
+        self.suppressed += 1
+        self.held = draft
+        return replace(draft, reason=Reason.SUPPRESSED)
+
+    def _send(self, draft: Decision, reason: Reason) -> Decision:
+        count, since = 1 + self.suppressed, self.since
+        self.last_sent, self.suppressed, self.since, self.held = draft.t, 0, None, None
+        return replace(draft, reason=reason, count=count, since=since)
+
+    def digest_due(self, cooldown: float) -> float | None:
+        """When the held occurrences must be reported, if any are held."""
+        if self.held is None or self.last_sent is None:
+            return None
+        return self.last_sent + cooldown
+
+    def digest(self, t: float) -> Decision:
+        """The held occurrences as one notification at `t` (the end of the cooldown)."""
+        assert self.held is not None
+        decision = replace(
+            self.held,
+            t=t,
+            reason=Reason.DIGEST,
+            count=self.suppressed,
+            since=self.since,
+            action=None,
+        )
+        self.last_sent, self.suppressed, self.since, self.held = t, 0, None, None
+        return decision

@@ -1,0 +1,158 @@
+"""The shared vocabulary: observations going into the core, decisions coming out.
+
+Every observation carries its own time (seconds since the epoch, or any
+monotonic origin the caller chooses); the core never reads a clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+Value = float | int | str | bool | None
+"""What a metric, a capture or an event field can hold."""
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.upper()]
+
+
+class Kind(enum.Enum):
+    """The four kinds of rule; exactly one key of these names marks a rule's kind."""
+
+    LOG = "log"
+    METRIC = "metric"
+    ABSENT = "absent"
+    EVENT = "event"
+
+
+class Action(enum.Enum):
+    RESTART = "restart"
+    STOP = "stop"
+
+
+class Reason(enum.Enum):
+    """Why the core decided what it did. Only some reasons send a notification."""
+
+    FIRST = "first"  # first notification of this rule and group
+    COOLDOWN_ELAPSED = "cooldown-elapsed"  # notified again, the cooldown having passed
+    DIGEST = "digest"  # cooldown ended with suppressed matches: they are reported now
+    REPEAT = "repeat"  # a firing stateful rule reminds (its `repeat` elapsed)
+    RESOLVED = "resolved"  # a stateful rule stopped firing
+    SUPPRESSED = "suppressed"  # inside the cooldown: counted, carried into the next one
+    PENDING = "pending"  # condition true, `for` not yet elapsed
+    COUNTING = "counting"  # a `count`/`within` rule saw a match, fewer than `count` so far
+    SILENCED = "silenced"  # would have notified, but a silence covers it
+
+    @property
+    def notifies(self) -> bool:
+        return self in _NOTIFYING
+
+
+_NOTIFYING = frozenset(
+    {Reason.FIRST, Reason.COOLDOWN_ELAPSED, Reason.DIGEST, Reason.REPEAT, Reason.RESOLVED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line (or one carriage-return segment) of output, ANSI codes already stripped."""
+
+    t: float
+    source: str
+    text: str
+    line_no: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LineBlock:
+    """Consecutive lines of one source; `times` and `line_nos` run parallel to `texts`.
+
+    The block form lets the matcher scan many lines in one call.
+    """
+
+    source: str
+    texts: Sequence[str]
+    times: Sequence[float]
+    line_nos: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Named numbers taken at one moment (host, process tree, accelerator...)."""
+
+    t: float
+    values: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something the supervisor or the in-process probe reports: start, exit, patched..."""
+
+    t: float
+    name: str
+    fields: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passes with nothing observed; lets `for`, `absent` and cooldowns move."""
+
+    t: float
+
+
+Observation = LogLine | Sample | Event | Tick
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Notifications of `rule` (and `group`, when set) between `start` and `end` are held."""
+
+    rule: str
+    start: float
+    end: float
+    group: str | None = None
+
+    def covers(self, rule: str, group: str, t: float) -> bool:
+        in_window = self.start <= t < self.end
+        return in_window and self.rule == rule and self.group in (None, group)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the core decided about one rule and group at one moment, and why."""
+
+    t: float
+    rule: str
+    group: str
+    reason: Reason
+    severity: Severity
+    summary: str
+    advice: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+    values: Mapping[str, Value] = field(default_factory=dict)
+    count: int = 1  # occurrences this notification stands for (1 + those suppressed)
+    since: float | None = None  # time of the first occurrence it stands for, when count > 1
+    duration_s: float | None = None  # how long a resolved alert was active
+    source: str | None = None
+    line: str | None = None
+    line_no: int | None = None
+    context: tuple[str, ...] = ()
+    action: Action | None = None
+
+    @property
+    def notifies(self) -> bool:
+        return self.reason.notifies

@@ -1,0 +1,51 @@
+"""The fixed names rules may use: sampled metrics, events and their fields, template names.
+
+Lint checks every name in an expression or template against these tables
+(plus the signals defined in the packs and the captures of the rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+METRICS: Mapping[str, str] = {
+    # host
+    "cpu_percent": "host CPU use, percent of all cores",
+    "mem_percent": "host memory in use, percent",
+    "mem_available_gb": "host memory available, GB",
+    "swap_percent": "swap in use, percent",
+    "disk_free_gb": "free space on the working directory's file system, GB",
+    "disk_percent": "space used on the working directory's file system, percent",
+    "load1": "1-minute load average",
+    # supervised process tree
+    "proc_cpu_percent": "CPU of the supervised process tree, percent of one core",
+    "proc_rss_gb": "resident memory of the supervised process tree, GB",
+    "proc_count": "processes in the supervised tree",
+    "proc_open_files": "open files of the supervised tree",
+    # accelerators, where present
+    "gpu_mem_gb": "CUDA memory allocated by the training, GB",
+    "gpu_mem_percent": "CUDA memory allocated, percent of the device",
+    "mps_mem_gb": "Apple MPS memory allocated by the training, GB",
+    # training
+    "seconds_since_activity": "seconds since the last output line, redraw or heartbeat",
+    "restarts": "restarts of the training so far",
+    "uptime_s": "seconds since the training (re)started",
+}
+
+EVENTS: Mapping[str, tuple[str, ...]] = {
+    "start": ("pid", "command", "attempt"),
+    "exit": ("code", "signal", "runtime_s", "peak_rss_gb", "last_lines"),
+    "restart": ("attempt", "delay_s", "cause"),
+    "gave_up": ("restarts", "within_s"),
+    "patched": ("fix", "library", "version", "applied"),
+    "heartbeat": ("batches",),
+    "exception": ("type", "message", "traceback"),
+}
+
+COMMON_TEMPLATE_NAMES: tuple[str, ...] = ("rule", "severity", "host", "project", "time")
+LOG_TEMPLATE_NAMES: tuple[str, ...] = ("line", "source", "line_no")
+ABSENT_TEMPLATE_NAMES: tuple[str, ...] = ("silent_s", "silent_for")
+ACTIVITY = "activity"
+"""The built-in signal an `absent` rule may name: any output line, redraw or heartbeat."""
+
+EXPRESSION_FUNCTIONS: tuple[str, ...] = ("abs", "min", "max", "float", "int")
