@@ -1,2 +1,292 @@
+"""The command line: parse options, call one library function, map its result to an exit code.
+
+Exit codes: 0 success, 1 findings (lint errors, failing pack tests), 2 usage or
+configuration error (always with a message, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from engine import app, packs, packtest, report
+from engine import lint as lint_mod
+from engine.durations import DurationError, parse_duration
+from engine.errors import ConfigError
+from engine.replay import Progress, replay
+from engine.rule import RuleSet
+from engine.runner import RunOptions
+
+EXIT_FINDINGS = 1
+EXIT_CONFIG = 2
+
+
+def _fail(lines: Sequence[str], code: int = EXIT_CONFIG) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+def _rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--rules",
+        "rules",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Rule pack file or folder (repeatable). Default: rules/",
+    )(func)
+
+
+def _load_rules(paths: Sequence[Path]) -> RuleSet:
+    try:
+        return packs.load_strict(paths)
+    except ConfigError as exc:
+        _fail([*report.problems_text(exc.problems), "fix the rule packs (see: rlswarm-rules lint)"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rlswarm-rules")
 def main() -> None:
-    pass
+    """Watch long trainings: declarative rules over logs, metrics and process events."""
+
+
+@main.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--channels",
+    "channels_file",
+    type=click.Path(path_type=Path),
+    default=Path("channels.yaml"),
+    show_default=True,
+    help="Channels file whose names rules may use.",
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def lint_command(paths: tuple[Path, ...], channels_file: Path, strict: bool, fmt: str) -> None:
+    """Check rule packs: schema, regexes, expressions, templates, names and every example."""
+    try:
+        names = lint_mod.channel_names(channels_file)
+    except ConfigError as exc:
+        _fail(report.problems_text(exc.problems))
+    result = lint_mod.lint(list(paths), lint_mod.LintContext(names))
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in report.problems_text(result.problems):
+            click.echo(line)
+        verdict = (
+            "ok" if not result.problems else f"{result.errors} errors, {result.warnings} warnings"
+        )
+        click.echo(f"{result.rules} rules in {result.files} files: {verdict}", err=True)
+    sys.exit(result.exit_code(strict))
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def test_command(paths: tuple[Path, ...]) -> None:
+    """Run rule-pack tests (*.test.yaml, or tests/*.yaml in a pack folder)."""
+    result = packtest.run(list(paths))
+    if result.problems:
+        _fail(report.problems_text(result.problems))
+    for line in report.test_report_lines(result):
+        click.echo(line)
+    sys.exit(EXIT_FINDINGS if result.failed else 0)
+
+
+def _progress_bar(files: Sequence[str]) -> Progress | None:
+    if not sys.stderr.isatty() or "-" in files:
+        return None
+    total = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
+    start = time.monotonic()
+    shown = [0.0]
+
+    def show(done: int) -> None:
+        now = time.monotonic()
+        if now - shown[0] < 0.25:
+            return
+        shown[0] = now
+        share = min(done / total, 1.0) if total else 0.0
+        bar = "#" * int(share * 30)
+        rate = done / max(now - start, 1e-9) / 1e6
+        click.echo(
+            f"\r  [{bar:<30}] {share:4.0%} {done / 1e6:,.0f} MB {rate:,.0f} MB/s",
+            err=True,
+            nl=False,
+        )
+
+    return show
+
+
+@main.command("replay")
+@click.argument("logs", nargs=-1, required=True)
+@_rules_option
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text")
+@click.option("--verbose", "-v", is_flag=True, help="Also show suppressed, pending... decisions.")
+@click.option("--year", type=int, help="Year for timestamps without one (default: file's mtime).")
+@click.option("--project", default="", help="Project name used in templates.")
+def replay_command(
+    logs: tuple[str, ...],
+    rules: tuple[Path, ...],
+    fmt: str,
+    verbose: bool,
+    year: int | None,
+    project: str,
+) -> None:
+    """Backtest the rules over saved logs (`-` for stdin, .gz read as is), in log time."""
+    missing = [f for f in logs if f != "-" and not Path(f).is_file()]
+    if missing:
+        _fail([f"{f}: no such file" for f in missing])
+    rule_set = _load_rules(rules)
+    started = time.perf_counter()
+    progress = _progress_bar(logs)
+    try:
+        result = replay(
+            rule_set,
+            logs,
+            host=socket.gethostname(),
+            project=project,
+            year=year,
+            keep_all=verbose,
+            progress=progress,
+        )
+    except OSError as exc:
+        _fail([f"cannot read log: {exc}"])
+    seconds = time.perf_counter() - started
+    if progress:
+        click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+    if fmt == "jsonl":
+        for d in result.decisions:
+            click.echo(report.decision_json(d, result.timed))
+        click.echo(report.replay_footer(result, seconds), err=True)
+        return
+    for d in result.decisions:
+        click.echo(report.decision_line(d, result.timed))
+    click.echo()
+    for line in report.tally_table(rule_set, result.tallies):
+        click.echo(line)
+    click.echo(report.replay_footer(result, seconds))
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command("run", context_settings={"allow_interspersed_args": False})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@_rules_option
+@click.option(
+    "--restart",
+    type=click.Choice(["never", "on-failure", "always"]),
+    default="never",
+    show_default=True,
+    help="Restart the command when it exits.",
+)
+@click.option("--max-restarts", default=5, show_default=True, help="Restart budget...")
+@click.option(
+    "--within",
+    default="1h",
+    show_default=True,
+    callback=_seconds,
+    help="...within this window; running out is a critical alert.",
+)
+@click.option(
+    "--backoff",
+    default="10s",
+    show_default=True,
+    callback=_seconds,
+    help="First restart delay; doubles up to 5m.",
+)
+@click.option(
+    "--grace",
+    default="10s",
+    show_default=True,
+    callback=_seconds,
+    help="Time the command gets to stop before it is killed.",
+)
+@click.option(
+    "--interval",
+    default="10s",
+    show_default=True,
+    callback=_seconds,
+    help="How often metrics are sampled.",
+)
+@click.option("--watch", "watch_files", multiple=True, help="Also tail this log file (glob ok).")
+@click.option("--no-patch", is_flag=True, help="Do not inject the probe and accelerate fix.")
+@click.option(
+    "--dry-run", is_flag=True, help="Evaluate and print; write no journal, act on nothing."
+)
+@click.option(
+    "--demo-fault",
+    type=click.Choice(["oom", "stall", "crash", "nan"]),
+    help="Make the built-in demo misbehave (only without COMMAND).",
+)
+@click.option("--project", default="", help="Name shown in alerts (default: host name).")
+@click.option("--verbose", "-v", is_flag=True, help="Also print decisions that send nothing.")
+def run_command(
+    command: tuple[str, ...],
+    rules: tuple[Path, ...],
+    restart: str,
+    max_restarts: int,
+    within: float,
+    backoff: float,
+    grace: float,
+    interval: float,
+    watch_files: tuple[str, ...],
+    no_patch: bool,
+    dry_run: bool,
+    demo_fault: str | None,
+    project: str,
+    verbose: bool,
+) -> None:
+    """Run COMMAND under supervision (after `--`); with none, the built-in demo training."""
+    demo = not command
+    if demo_fault and not demo:
+        _fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
+    rule_set = _load_rules(app.rule_paths(rules, demo))
+    opts = RunOptions(
+        command=list(command) or app.demo_command(demo_fault),
+        restart=restart,
+        max_restarts=max_restarts,
+        within=within,
+        backoff=backoff,
+        grace=grace,
+        interval=interval,
+        watch=list(watch_files),
+        patch=not no_patch,
+        dry_run=dry_run,
+    )
+    sys.exit(app.run(rule_set, opts, project=project, verbose=verbose))
+
+
+@main.command("watch")
+@click.argument("files", nargs=-1, required=True)
+@_rules_option
+@click.option(
+    "--interval",
+    default="10s",
+    show_default=True,
+    callback=_seconds,
+    help="How often host metrics are sampled.",
+)
+@click.option("--dry-run", is_flag=True, help="Evaluate and print; write no journal.")
+@click.option("--project", default="", help="Name shown in alerts (default: host name).")
+def watch_command(
+    files: tuple[str, ...], rules: tuple[Path, ...], interval: float, dry_run: bool, project: str
+) -> None:
+    """Follow log files written by a process started elsewhere, from their end."""
+    rule_set = _load_rules(rules)
+    sys.exit(app.watch(rule_set, files, interval, Path(".rlswarm"), project, dry_run))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine import schemacheck
@@ -399,7 +399,7 @@ def _rules(
             out.append(_located(doc, where, raw.get("id"), exc))
             continue
         out.extend(_located(doc, where, rule.id, w) for w in warnings)
-        compiled.append(rule)
+        compiled.append(replace(rule, examples=_with_lines(rule.examples, doc, where)))
     return compiled
 
 
@@ -414,3 +414,14 @@ def _unique_ids(rules: Sequence[Rule], out: list[Problem]) -> list[Rule]:
         else:
             seen[rule.id] = rule
     return list(seen.values())
+
+
+def _with_lines(examples: Examples, doc: Located, where: JsonPath) -> Examples:
+    def lines(section: str, n: int) -> tuple[int, ...]:
+        return tuple(doc.line_of((*where, "examples", section, i)) for i in range(n))
+
+    return replace(
+        examples,
+        fire_lines=lines("fires", len(examples.fires)),
+        quiet_lines=lines("quiet", len(examples.quiet)),
+    )

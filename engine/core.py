@@ -221,7 +221,7 @@ class Engine:
                 return out
             self._now = max(self._now, due)
             if isinstance(target, tuple):
-                out.append(self._gates[target].digest(due))
+                out.append(self._digest(target, due))
             elif what == "repeat":
                 out.append(self._remind(target, due))
             else:
@@ -348,16 +348,32 @@ class Engine:
             if len(window) < count:
                 return replace(draft, reason=Reason.COUNTING, action=None)
             window.clear()
-        if self._silenced(rule.id, draft.group, draft.t):
-            return replace(draft, reason=Reason.SILENCED)
-        gate = self._gates.setdefault(key, Gate())
+        return self._gated(rule, draft)
+
+    def _gated(self, rule: Rule, draft: Decision) -> Decision:
+        """Through the cooldown gate; a would-be notification under a silence is held back."""
+        gate = self._gates.setdefault((rule.id, draft.group), Gate())
+        if gate.would_send(draft.t, rule.cooldown) and self._silenced(draft):
+            return replace(draft, reason=Reason.SILENCED, action=None)
         decision = gate.offer(draft, rule.cooldown)
         if decision.reason is Reason.SUPPRESSED:
             self._next_due = min(self._next_due, gate.digest_due(rule.cooldown) or INF)
         return decision
 
-    def _silenced(self, rule: str, group: str, t: float) -> bool:
-        return any(s.covers(rule, group, t) for s in self._silences)
+    def _silenced(self, decision: Decision) -> bool:
+        return any(s.covers(decision.rule, decision.group, decision.t) for s in self._silences)
+
+    def _unless_silenced(self, decision: Decision) -> Decision:
+        if not self._silenced(decision):
+            return decision
+        return replace(decision, reason=Reason.SILENCED, action=None)
+
+    def _digest(self, key: tuple[str, str], t: float) -> Decision:
+        decision = self._gates[key].digest(t)
+        episode = self._episodes.get(key[0])
+        if episode is not None and episode.state is State.FIRING:
+            episode.notified, episode.last_sent = True, t  # so its resolution is sent too
+        return self._unless_silenced(decision)
 
     # --- stateful rules: metric and absent ------------------------------------------------
 
@@ -379,7 +395,7 @@ class Engine:
             episode.state, episode.active_since = State.PENDING, t
             if trig.hold > 0:
                 self._next_due = min(self._next_due, t + trig.hold)
-                return [self._stateful_decision(rule, t, Reason.PENDING)]
+                return [replace(self._stateful_decision(rule, t, Reason.PENDING), action=None)]
             return self._fire(rule, t)
         if episode.state is State.PENDING and not holds:
             episode.state = State.INACTIVE
@@ -411,18 +427,16 @@ class Engine:
             episode.active_since = self._last_seen.get(rule.trigger.signal, t)
         episode.state = State.FIRING
         draft = self._stateful_decision(rule, t, Reason.FIRST)
-        if self._silenced(rule.id, "", t):
-            episode.notified = False
-            return [replace(draft, reason=Reason.SILENCED)]
-        decision = self._gates.setdefault((rule.id, ""), Gate()).offer(draft, rule.cooldown)
-        episode.notified = decision.reason is not Reason.SUPPRESSED
+        decision = self._gated(rule, draft)
+        episode.notified = decision.notifies
         episode.last_sent = t
         self._next_due = min(self._next_due, self._compute_due()[0])
         return [decision]
 
     def _remind(self, rule: Rule, t: float) -> Decision:
         self._episodes[rule.id].last_sent = t
-        return replace(self._stateful_decision(rule, t, Reason.REPEAT), action=None)
+        reminder = replace(self._stateful_decision(rule, t, Reason.REPEAT), action=None)
+        return self._unless_silenced(reminder)
 
     def _resolve(self, rule: Rule, t: float) -> Decision:
         episode = self._episodes[rule.id]
@@ -430,7 +444,8 @@ class Engine:
         reason = Reason.RESOLVED if episode.notified else Reason.SUPPRESSED
         decision = self._stateful_decision(rule, t, reason, episode.active_since)
         self._next_due = min(self._next_due, self._compute_due()[0])
-        return replace(decision, duration_s=t - episode.active_since, action=None)
+        decision = replace(decision, duration_s=t - episode.active_since, action=None)
+        return self._unless_silenced(decision) if decision.notifies else decision
 
     def _stateful_decision(
         self, rule: Rule, t: float, reason: Reason, since: float | None = None

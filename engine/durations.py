@@ -47,3 +47,17 @@ def format_duration(seconds: float) -> str:
     d, rest = divmod(s, 86400)
     h = rest // 3600
     return f"{d}d{h}h" if h else f"{d}d"
+
+
+def exact_duration(seconds: float) -> str:
+    """The exact form that `parse_duration` reads back: `0s`, `5m`, `1h30m10s`, `1s250ms`."""
+    sign = "-" if seconds < 0 else ""
+    ms = round(abs(seconds) * 1000)
+    parts = []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        n, ms = divmod(ms, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    if ms:
+        parts.append(f"{ms}ms")
+    return sign + ("".join(parts) or "0s")

@@ -40,6 +40,9 @@ class Gate:
     since: float | None = None
     held: Decision | None = None
 
+    def would_send(self, t: float, cooldown: float) -> bool:
+        return self.last_sent is None or t - self.last_sent >= cooldown
+
     def offer(self, draft: Decision, cooldown: float) -> Decision:
         """Decide a new occurrence: notify now (first, cooldown elapsed) or suppress it."""
         t = draft.t

@@ -13,6 +13,14 @@ from engine.rule import RuleSet
 PACK_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 DEFAULT_RULES = Path("rules")
+SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+def default_paths() -> list[Path]:
+    """`rules/` in the working directory, else the packs shipped with this checkout."""
+    if DEFAULT_RULES.exists() or not SHIPPED_RULES.is_dir():
+        return [DEFAULT_RULES]
+    return [SHIPPED_RULES]
 
 
 def _is_test(path: Path) -> bool:
@@ -53,7 +61,7 @@ def test_files(paths: Iterable[Path]) -> list[Path]:
 
 def load(paths: Sequence[Path]) -> Compiled:
     """Read and compile the packs under `paths`; every problem is in the result."""
-    files, problems = pack_files(paths or [DEFAULT_RULES])
+    files, problems = pack_files(paths or default_paths())
     docs = []
     for file in files:
         try:

@@ -89,7 +89,8 @@ Trigger = LogTrigger | EventTrigger | MetricTrigger | AbsentTrigger
 class Examples:
     fires: tuple[str | Mapping[str, Value], ...] = ()
     quiet: tuple[str | Mapping[str, Value], ...] = ()
-    line: int = 0
+    fire_lines: tuple[int, ...] = ()  # the line of each example in its file
+    quiet_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,7 +34,7 @@ METRICS: Mapping[str, str] = {
 
 EVENTS: Mapping[str, tuple[str, ...]] = {
     "start": ("pid", "command", "attempt"),
-    "exit": ("code", "signal", "runtime_s", "peak_rss_gb", "last_lines"),
+    "exit": ("code", "signal", "runtime_s", "peak_rss_gb", "requested", "last_lines"),
     "restart": ("attempt", "delay_s", "cause"),
     "gave_up": ("restarts", "within_s"),
     "patched": ("fix", "library", "version", "applied"),

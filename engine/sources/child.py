@@ -1,0 +1,225 @@
+"""The supervised child: started in its own session, its output passed through byte for byte.
+
+Each output stream has a pump thread that writes what it reads to our own
+stream at once (a prompt without a newline included), appends it to the
+capture, and only then hands a copy to the observation path through a
+callback that must not block. Our stdin is forwarded to the child.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import psutil
+
+from engine.sources.capture import Capture
+
+Chunk = Callable[[str, float, bytes], None]
+"""Receives (source, time, bytes) for every read; must return at once."""
+
+READ_SIZE = 65536
+
+
+@dataclass
+class Terminal:
+    """Our own output streams, with a lock each so alerts never split a child's write."""
+
+    stdout_fd: int = 1
+    stderr_fd: int = 2
+    locks: dict[int, threading.Lock] = field(default_factory=dict)
+    last_byte: dict[int, int] = field(default_factory=dict)
+
+    def lock(self, fd: int) -> threading.Lock:
+        return self.locks.setdefault(fd, threading.Lock())
+
+    def write(self, fd: int, data: bytes) -> None:
+        with self.lock(fd):
+            self._write_all(fd, data)
+
+    def _write_all(self, fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(fd, view)
+            except InterruptedError:
+                continue
+            except OSError:  # our terminal went away: keep the child running regardless
+                return
+            view = view[written:]
+        if data:
+            self.last_byte[fd] = data[-1]
+
+    def notice(self, fd: int, text: str) -> None:
+        """Write one of our own lines, on a line of its own."""
+        with self.lock(fd):
+            lead = b"" if self.last_byte.get(fd, 10) == 10 else b"\n"
+            self._write_all(fd, lead + text.encode("utf-8", "replace") + b"\n")
+
+
+def child_environment(base: Mapping[str, str], probe_dir: str | None) -> dict[str, str]:
+    env = dict(base)
+    env["PYTHONUNBUFFERED"] = "1"
+    if probe_dir:
+        previous = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = probe_dir + (os.pathsep + previous if previous else "")
+    return env
+
+
+class Child:
+    """One run of the command. `wait_exit` returns its exit status once its output is drained."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        terminal: Terminal,
+        on_chunk: Chunk,
+        capture: Capture | None = None,
+        clock: Callable[[], float] = time.time,
+        cwd: str | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.terminal = terminal
+        self.on_chunk = on_chunk
+        self.capture = capture
+        self.clock = clock
+        self.started = clock()
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            bufsize=0,
+        )
+        self.pid = self.proc.pid
+        self.known: dict[int, psutil.Process] = {}
+        self._pumps = [
+            self._pump(self.proc.stdout, "stdout", terminal.stdout_fd),
+            self._pump(self.proc.stderr, "stderr", terminal.stderr_fd),
+        ]
+
+    def _pump(self, stream: object, source: str, fd: int) -> threading.Thread:
+        assert stream is not None
+        in_fd = stream.fileno()  # type: ignore[attr-defined]
+
+        def run() -> None:
+            while True:
+                try:
+                    data = os.read(in_fd, READ_SIZE)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    break
+                if not data:
+                    break
+                self.terminal.write(fd, data)
+                if self.capture is not None:
+                    self.capture.write(data)
+                self.on_chunk(source, self.clock(), data)
+
+        thread = threading.Thread(target=run, name=f"pump-{source}-{self.pid}", daemon=True)
+        thread.start()
+        return thread
+
+    def send_input(self, data: bytes) -> bool:
+        """Forward bytes to the child's stdin; False once it no longer reads."""
+        stdin = self.proc.stdin
+        if stdin is None:
+            return False
+        try:
+            stdin.write(data)
+            stdin.flush()
+            return True
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+
+    def close_input(self) -> None:
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def remember_tree(self) -> list[psutil.Process]:
+        """The live processes of the tree (kept so that escapees can be stopped too)."""
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for proc in tree:
+            self.known.setdefault(proc.pid, proc)
+        return tree
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop_tree(self, sig: int, grace: float) -> None:
+        """Send `sig` to the whole tree, wait up to `grace` seconds, then kill what is left."""
+        self.remember_tree()
+        self.signal_group(sig)
+        for proc in self._strays():
+            _send(proc, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and (self.poll() is None or self._alive()):
+            time.sleep(0.05)
+        self.signal_group(signal.SIGKILL)
+        for proc in self._alive():
+            _send(proc, signal.SIGKILL)
+        self.proc.wait()
+
+    def _strays(self) -> list[psutil.Process]:
+        """Processes of the tree that left the child's process group."""
+        out = []
+        for proc in self.known.values():
+            try:
+                if proc.is_running() and os.getpgid(proc.pid) != self.pid:
+                    out.append(proc)
+            except (psutil.Error, ProcessLookupError):
+                continue
+        return out
+
+    def _alive(self) -> list[psutil.Process]:
+        alive = []
+        for proc in self.known.values():
+            try:
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+            except psutil.Error:
+                continue
+        return alive
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """Wait for the pumps to read the last output (a grandchild may hold the pipes)."""
+        deadline = time.monotonic() + timeout
+        for pump in self._pumps:
+            pump.join(max(0.0, deadline - time.monotonic()))
+
+
+def _send(proc: psutil.Process, sig: int) -> None:
+    try:
+        proc.send_signal(sig)
+    except psutil.Error:
+        pass
+
+
+def describe_status(returncode: int) -> tuple[int, int | None]:
+    """(exit code as a shell reports it, signal number or None)."""
+    if returncode < 0:
+        return 128 - returncode, -returncode
+    return returncode, None

@@ -1,0 +1,84 @@
+"""The sampler: the fixed metric vocabulary (engine.vocabulary.METRICS) read with psutil.
+
+`Sampler.sample()` returns host numbers (CPU, memory, swap, load, the disk of
+the working directory) and, when a root pid is set, the numbers of that
+process's whole tree. Training numbers (activity, restarts, uptime) and
+accelerator memory come from the runner and the probe.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import psutil
+
+GB = 1e9
+
+
+@dataclass
+class Sampler:
+    disk_path: str = "."
+    root_pid: int | None = None
+    _procs: dict[int, psutil.Process] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        psutil.cpu_percent(None)  # the first reading starts the interval
+
+    def sample(self) -> dict[str, float]:
+        values = self.host()
+        if self.root_pid is not None:
+            values.update(self.tree(self.root_pid))
+        return values
+
+    def host(self) -> dict[str, float]:
+        mem = psutil.virtual_memory()
+        swap = psutil.swap_memory()
+        values = {
+            "cpu_percent": psutil.cpu_percent(None),
+            "mem_percent": mem.percent,
+            "mem_available_gb": mem.available / GB,
+            "swap_percent": swap.percent,
+            "load1": os.getloadavg()[0],
+        }
+        try:
+            disk = psutil.disk_usage(self.disk_path)
+            values.update(disk_free_gb=disk.free / GB, disk_percent=disk.percent)
+        except OSError:
+            pass
+        return values
+
+    def tree(self, pid: int) -> dict[str, float]:
+        """CPU, memory, process and file counts of `pid` and all its descendants."""
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return {}
+        cpu = rss = 0.0
+        files = 0
+        live: dict[int, psutil.Process] = {}
+        for proc in procs:
+            proc = self._procs.get(proc.pid, proc)  # keep the object: cpu_percent needs history
+            try:
+                with proc.oneshot():
+                    cpu += proc.cpu_percent(None)
+                    rss += proc.memory_info().rss
+                    files += _open_files(proc)
+            except psutil.Error:
+                continue
+            live[proc.pid] = proc
+        self._procs = live
+        return {
+            "proc_cpu_percent": cpu,
+            "proc_rss_gb": rss / GB,
+            "proc_count": float(len(live)),
+            "proc_open_files": float(files),
+        }
+
+
+def _open_files(proc: psutil.Process) -> int:
+    try:
+        return proc.num_fds()
+    except (AttributeError, psutil.Error):  # num_fds is POSIX only
+        return 0

@@ -1,0 +1,55 @@
+"""The supervisor's end of the probe: a Unix datagram socket the child's probe reports to."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Message = dict[str, Any]
+
+
+class ProbeListener:
+    """Receives the probe's JSON messages and hands each to `on_message` with its arrival time."""
+
+    def __init__(self, on_message: Callable[[float, Message], None], clock: Callable[[], float]):
+        self._dir = tempfile.mkdtemp(prefix="rlswarm-")
+        self.path = os.path.join(self._dir, "probe.sock")
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(self.path)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self._sock.settimeout(0.25)
+        self._on_message = on_message
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="probe-listener", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                message = json.loads(data)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and isinstance(message.get("event"), str):
+                self._on_message(self._clock(), message)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+        try:
+            self._sock.close()
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+            Path(self._dir).rmdir()

@@ -1,0 +1,193 @@
+"""The commands' exit codes and output formats, run as a user runs them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_RULE = """\
+rules:
+  - id: boom
+    severity: error
+    log: 'boom (?P<n>\\d+)'
+    summary: "boom number {n}"
+    examples:
+      fires: ["boom 1"]
+"""
+
+
+def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(GOOD_RULE)
+    return folder
+
+
+def test_lint_clean_pack_exits_0(pack: Path) -> None:
+    code, out, err = invoke("lint", str(pack))
+    assert code == 0, out + err
+    assert out == ""
+    assert "1 rules in 1 files: ok" in err
+
+
+def test_lint_errors_exit_1_with_located_messages(pack: Path) -> None:
+    (pack / "b.yaml").write_text("rules:\n  - id: x\n    severity: critcal\n    log: a\n")
+    code, out, _ = invoke("lint", str(pack))
+    assert code == 1
+    assert f"{pack}/b.yaml:3: rule 'x': 'severity' is 'critcal' (did you mean 'critical'?)" in out
+
+
+def test_lint_missing_path_exits_2(tmp_path: Path) -> None:
+    code, out, _ = invoke("lint", str(tmp_path / "nope"))
+    assert code == 2
+    assert "no such file or folder" in out
+
+
+def test_lint_strict_fails_on_warnings(pack: Path) -> None:
+    (pack / "b.yaml").write_text("rules:\n  - id: y\n    severity: info\n    log: 'x'\n")
+    assert invoke("lint", str(pack))[0] == 0
+    code, out, _ = invoke("lint", "--strict", str(pack))
+    assert code == 1
+    assert "warning: rule 'y': log rule has no 'examples: fires:'" in out
+
+
+def test_lint_json_format(pack: Path) -> None:
+    (pack / "b.yaml").write_text(
+        "rules:\n  - id: z\n    severity: info\n    metric: mem_precent > 1\n"
+    )
+    code, out, _ = invoke("lint", "--format", "json", str(pack))
+    assert code == 1
+    data = json.loads(out)
+    assert data["errors"] == 1
+    (problem,) = data["problems"]
+    assert problem["rule"] == "z"
+    assert problem["line"] == 4
+    assert "did you mean 'mem_percent'" in problem["message"]
+
+
+def test_lint_unknown_channel_is_an_error(pack: Path, tmp_path: Path) -> None:
+    (pack / "b.yaml").write_text(
+        "rules:\n  - id: c\n    severity: info\n    log: x\n    channels: [emial]\n"
+        "    examples: {fires: [x]}\n"
+    )
+    channels = tmp_path / "channels.yaml"
+    channels.write_text("channels:\n  - name: email\n    url: mailto://x\n")
+    code, out, _ = invoke("lint", "--channels", str(channels), str(pack))
+    assert code == 1
+    assert "unknown channel 'emial' (did you mean 'email'?)" in out
+
+
+def test_lint_runs_examples(pack: Path) -> None:
+    (pack / "b.yaml").write_text(
+        "rules:\n  - id: e\n    severity: info\n    log: 'abc'\n"
+        "    examples:\n      fires: [abd]\n      quiet: [xabcx]\n"
+    )
+    code, out, _ = invoke("lint", str(pack))
+    assert code == 1
+    assert f"{pack}/b.yaml:6: rule 'e': example under 'fires' does not fire: 'abd'" in out
+    assert f"{pack}/b.yaml:7: rule 'e': example under 'quiet' fires: 'xabcx'" in out
+
+
+def test_shipped_rules_lint_strict_and_pass_their_tests() -> None:
+    os.chdir(ROOT)
+    assert invoke("lint", "--strict", "rules")[0] == 0
+    code, out, _ = invoke("test", "rules")
+    assert code == 0, out
+    assert out.strip().endswith("0 failed")
+
+
+def test_failing_pack_test_prints_expected_and_got(pack: Path) -> None:
+    (pack / "tests").mkdir()
+    (pack / "tests" / "a.yaml").write_text(
+        "tests:\n  - name: wrong time\n    input:\n      - {at: 0s, log: boom 7}\n"
+        "    expect:\n      - {at: 1s, rule: boom, reason: first}\n"
+    )
+    code, out, _ = invoke("test", str(pack))
+    assert code == 1
+    assert "FAIL" in out and "wrong time" in out
+    assert "expected:\n          1s  boom  first" in out
+    assert "got:\n          0s  boom  first" in out
+
+
+def test_bad_pack_test_file_exits_2(pack: Path) -> None:
+    (pack / "t.test.yaml").write_text("tests:\n  - name: x\n    inptu: []\n    expect: []\n")
+    code, _, err = invoke("test", str(pack))
+    assert code == 2
+    assert "t.test.yaml:3: unknown key 'inptu' (did you mean 'input'?)" in err
+
+
+def test_replay_jsonl_fields(pack: Path, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text(
+        "[2025-07-08 19:12:21,373][x][INFO] - start\n"
+        "[2025-07-08 19:12:22,000][x][ERROR] - boom 42\n"
+    )
+    code, out, err = invoke("replay", "--rules", str(pack), "--format", "jsonl", str(log))
+    assert code == 0, err
+    (line,) = out.splitlines()
+    record = json.loads(line)
+    assert record["rule"] == "boom"
+    assert record["severity"] == "error"
+    assert record["reason"] == "first"
+    assert record["line_no"] == 2
+    assert record["time"] == "2025-07-08T19:12:22.000+00:00"
+    assert record["summary"] == "boom number 42"
+    assert record["labels"] == {}
+    assert "2 lines" in err
+
+
+def test_replay_reads_gzip_and_stdin(pack: Path, tmp_path: Path) -> None:
+    text = "boom 1\nboom 2\n"
+    gz = tmp_path / "run.log.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    code, out, _ = invoke("replay", "--rules", str(pack), "--format", "jsonl", str(gz))
+    assert code == 0
+    assert [json.loads(x)["line_no"] for x in out.splitlines()] == [1]
+    code, out, _ = invoke("replay", "--rules", str(pack), "--format", "jsonl", "-", stdin=text)
+    assert code == 0
+    assert len(out.splitlines()) == 1
+
+
+def test_replay_text_has_summary_table(pack: Path, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("boom 1\nboom 2\nboom 3\n")
+    code, out, _ = invoke("replay", "--rules", str(pack), str(log))
+    assert code == 0
+    assert "boom number 1" in out
+    row = next(line for line in out.splitlines() if line.startswith("boom "))
+    assert row.split() == ["boom", "error", "3", "1", "2"]
+
+
+def test_replay_errors_exit_2_without_traceback(pack: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("rules: [")
+    for args in (
+        ["replay", "--rules", str(pack), str(tmp_path / "missing.log")],
+        ["replay", "--rules", str(bad), str(tmp_path)],
+        ["lint", str(bad)],
+        ["replay"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert proc.returncode in (1, 2), args
+        assert "Traceback" not in proc.stderr + proc.stdout, args
