@@ -1,4 +1,4 @@
-"""Wiring for `run` and `watch`: rules, engine, pipeline, sinks, sources, and the summary."""
+"""Wiring for `run` and `watch`: rules, engine, pipeline, delivery, sources, and the summary."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from engine import packs
-from engine.alerts import ConsoleSink, JsonlSink
+from engine import builtin_channels, packs
+from engine.channelconf import ChannelSet
 from engine.core import Engine
+from engine.delivery import Delivery, PrintSink
 from engine.durations import format_duration
 from engine.model import Action, Decision, Sample
-from engine.pipeline import Pipeline, Sink
+from engine.outbox import Outbox
+from engine.pipeline import ActionRequest, Pipeline, Sink
 from engine.rule import RuleSet
 from engine.runner import RunOptions, Supervisor, install_signals, wait_for_signal
 from engine.sources.child import Terminal
@@ -27,6 +30,7 @@ from engine.sources.tail import Tailer
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_SCRIPT = DEMO_DIR / "train.py"
 DEMO_RULES = DEMO_DIR / "demo.yaml"
+DRAIN_S = 10.0
 
 
 def demo_command(fault: str | None) -> list[str]:
@@ -38,11 +42,6 @@ def rule_paths(given: Sequence[Path], demo: bool) -> list[Path]:
     return [*paths, DEMO_RULES] if demo else paths
 
 
-def _sinks(terminal: Terminal, state_dir: Path, dry_run: bool) -> list[Sink]:
-    console = ConsoleSink(terminal, colour=_is_tty(terminal.stderr_fd))
-    return [console] if dry_run else [console, JsonlSink(state_dir / "alerts.jsonl")]
-
-
 def _is_tty(fd: int) -> bool:
     try:
         return os.isatty(fd)
@@ -50,47 +49,95 @@ def _is_tty(fd: int) -> bool:
         return False
 
 
-def _project(name: str) -> str:
-    return name or socket.gethostname()
+@dataclass
+class Stack:
+    """What `run` and `watch` share: the terminal, the pipeline and delivery."""
+
+    terminal: Terminal
+    pipeline: Pipeline
+    delivery: Delivery | None
+    state_dir: Path
+
+    def notice(self, text: str) -> None:
+        self.terminal.notice(self.terminal.stderr_fd, f"{builtin_channels.PREFIX} {text}")
+
+    def close(self) -> list[str]:
+        """Stop evaluating, give delivery a moment; returns what the summary should add."""
+        self.pipeline.stop()
+        if self.delivery is None:
+            return []
+        left = self.delivery.stop(DRAIN_S)
+        self.delivery.outbox.close()
+        if left:
+            return [
+                f"{left} alert(s) not delivered yet: they are kept in "
+                f"{self.state_dir / 'outbox.sqlite'} and sent at the next start"
+            ]
+        return []
 
 
-def run(rules: RuleSet, opts: RunOptions, project: str = "", verbose: bool = False) -> int:
-    """Supervise `opts.command`; returns the exit code `run` should exit with."""
+def build(
+    rules: RuleSet,
+    channels: ChannelSet,
+    state_dir: Path,
+    dry_run: bool,
+    on_action: ActionRequest,
+    verbose: bool = False,
+) -> Stack:
     terminal = Terminal()
-    engine = Engine(rules, host=socket.gethostname(), project=_project(project))
+    host = socket.gethostname()
+    colour = _is_tty(terminal.stderr_fd)
+    builtin_channels.set_console(lambda text: terminal.notice(terminal.stderr_fd, text), colour)
+    engine = Engine(rules, host=host, project=channels.project)
+    notices: list[Callable[[str], None]] = []
+    delivery: Delivery | None = None
+    if dry_run:
+        sinks: list[Sink] = [
+            PrintSink(lambda t: terminal.notice(terminal.stderr_fd, t), host, channels.project)
+        ]
+    else:
+        outbox = Outbox(state_dir / "outbox.sqlite")
+        delivery = Delivery(channels, outbox, host, lambda text: notices[0](text))
+        sinks = [delivery]
+    pipeline = Pipeline(
+        engine, sinks, lambda text: notices[0](text), on_action, time.time, verbose=verbose
+    )
+    stack = Stack(terminal, pipeline, delivery, state_dir)
+    notices.append(stack.notice)
+    pipeline.start()
+    if delivery is not None:
+        delivery.start()
+    return stack
+
+
+def run(rules: RuleSet, channels: ChannelSet, opts: RunOptions, verbose: bool = False) -> int:
+    """Supervise `opts.command`; returns the exit code `run` should exit with."""
     supervisor: list[Supervisor] = []
 
     def on_action(action: Action, decision: Decision) -> None:
         supervisor[0].request(action, decision)
 
-    def notice(text: str) -> None:
-        terminal.notice(terminal.stderr_fd, f"[rlswarm-rules] {text}")
-
-    pipeline = Pipeline(
-        engine,
-        _sinks(terminal, opts.state_dir, opts.dry_run),
-        notice,
-        on_action,
-        time.time,
-        verbose=verbose,
-    )
-    pipeline.start()
-    probe = ProbeListener(pipeline.post_probe, time.time)
-    tailer = Tailer(opts.watch, pipeline.post_chunk, time.time) if opts.watch else None
+    stack = build(rules, channels, opts.state_dir, opts.dry_run, on_action, verbose)
+    probe = ProbeListener(stack.pipeline.post_probe, time.time)
+    tailer = Tailer(opts.watch, stack.pipeline.post_chunk, time.time) if opts.watch else None
     if tailer:
         tailer.start()
-    supervisor.append(Supervisor(opts, pipeline, terminal, probe.path))
+    supervisor.append(Supervisor(opts, stack.pipeline, stack.terminal, probe.path))
     install_signals(supervisor[0].on_signal)
-    notice(f"{len(rules.enabled)} rules loaded; running: {' '.join(opts.command)}")
+    names = ", ".join(c.name for c in channels.channels if c.enabled)
+    stack.notice(
+        f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"
+    )
     summary = supervisor[0].run()
     if tailer:
         tailer.stop()
-    pipeline.stop()
     probe.close()
-    for line in summary_lines(
-        pipeline, summary.exit_code, summary.runtime_s, summary.restarts, opts
+    extra = stack.close()
+    for line in (
+        summary_lines(stack.pipeline, summary.exit_code, summary.runtime_s, summary.restarts, opts)
+        + extra
     ):
-        notice(line)
+        stack.notice(line)
     return summary.exit_code
 
 
@@ -107,65 +154,66 @@ def summary_lines(
         versions = sorted({str(m.get("version")) for m in tally.patched})
         state = f"applied in {len(applied)} process(es)" if applied else "not needed"
         lines.append(f"accelerate empty-loader fix: {state} (accelerate {', '.join(versions)})")
-    elif opts.patch:
+    elif opts.patch and tally.probes:
         lines.append(f"probe: active in {tally.probes} Python process(es); accelerate not loaded")
-    sent = tally.notifications
-    if sent:
-        by = Counter(d.severity.label for d in sent if d.reason.value != "resolved")
-        rules = ", ".join(sorted({d.rule for d in sent}))
-        counts = ", ".join(f"{n} {sev}" for sev, n in sorted(by.items()))
-        lines.append(f"alerts: {counts or 'only resolutions'} ({rules})")
-    else:
-        lines.append("alerts: none")
+    lines.append(_alert_line(tally.notifications))
     if tally.dropped_bytes:
         lines.append(
-            f"{tally.dropped_bytes:,} output bytes were too fast to evaluate (still captured)"
+            f"{tally.dropped_bytes:,} output bytes came too fast to evaluate "
+            "(still shown and captured)"
         )
+    for sink, n in tally.sink_failures.items():
+        lines.append(f"{n} alerts could not be handed to {sink}")
     if tally.internal_errors:
         lines.append(f"{tally.internal_errors} internal errors in rule evaluation")
     if not opts.dry_run:
-        lines.append(
-            f"alerts journal: {opts.state_dir / 'alerts.jsonl'}; "
-            f"output captured in {opts.state_dir / 'logs' / 'run.log'}"
-        )
+        lines.append(f"output captured in {opts.state_dir / 'logs' / 'run.log'}")
     return lines
+
+
+def _alert_line(sent: Sequence[Decision]) -> str:
+    if not sent:
+        return "alerts: none"
+    by = Counter(d.severity.label for d in sent if d.reason.value != "resolved")
+    rules = ", ".join(sorted({d.rule for d in sent}))
+    counts = ", ".join(f"{n} {sev}" for sev, n in sorted(by.items()))
+    return f"alerts: {counts or 'only resolutions'} ({rules})"
 
 
 def watch(
     rules: RuleSet,
+    channels: ChannelSet,
     files: Sequence[str],
     interval: float,
     state_dir: Path,
-    project: str = "",
     dry_run: bool = False,
 ) -> int:
     """Follow `files` (and the host's metrics) until interrupted."""
-    terminal = Terminal()
-    engine = Engine(rules, host=socket.gethostname(), project=_project(project))
-
-    def notice(text: str) -> None:
-        terminal.notice(terminal.stderr_fd, f"[rlswarm-rules] {text}")
+    notices: list[Stack] = []
 
     def on_action(action: Action, decision: Decision) -> None:
-        notice(
-            f"rule '{decision.rule}' asks to {action.value}; `watch` starts nothing, so it cannot"
+        notices[0].notice(
+            f"rule '{decision.rule}' asks to {action.value}; `watch` started "
+            "nothing, so nothing is done"
         )
 
-    pipeline = Pipeline(engine, _sinks(terminal, state_dir, dry_run), notice, on_action, time.time)
-    pipeline.start()
-    tailer = Tailer(files, pipeline.post_chunk, time.time)
+    stack = build(rules, channels, state_dir, dry_run, on_action)
+    notices.append(stack)
+    tailer = Tailer(files, stack.pipeline.post_chunk, time.time)
     tailer.start()
     sampler = Sampler(disk_path=os.getcwd())
-    notice(f"{len(rules.enabled)} rules loaded; watching {', '.join(files)} (Ctrl-C to stop)")
-    stop = every(interval, lambda: pipeline.post(Sample(time.time(), sampler.sample())))
+    stack.notice(f"{len(rules.enabled)} rules loaded; watching {', '.join(files)} (Ctrl-C stops)")
+    stop = every(interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
     wait_for_signal()
     stop()
     tailer.stop()
-    pipeline.stop()
-    notice(
-        f"stopped; {pipeline.tally.lines:,} lines observed, "
-        f"{len(pipeline.tally.notifications)} alerts"
-    )
+    extra = stack.close()
+    for line in [
+        f"stopped; {stack.pipeline.tally.lines:,} lines observed",
+        _alert_line(stack.pipeline.tally.notifications),
+        *extra,
+    ]:
+        stack.notice(line)
     return 0
 
 

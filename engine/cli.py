@@ -16,8 +16,9 @@ from typing import Any, NoReturn
 
 import click
 
-from engine import app, packs, packtest, report
+from engine import app, channelconf, delivery, packs, packtest, report, wizard
 from engine import lint as lint_mod
+from engine.channelconf import ChannelSet
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConfigError
 from engine.replay import Progress, replay
@@ -42,6 +43,24 @@ def _rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         help="Rule pack file or folder (repeatable). Default: rules/",
     )(func)
+
+
+def _channels_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--channels",
+        "channels_file",
+        type=click.Path(path_type=Path),
+        default=Path("channels.yaml"),
+        show_default=True,
+        help="Where alerts go; without the file: the terminal and .rlswarm/alerts.jsonl.",
+    )(func)
+
+
+def _load_channels(path: Path, project: str = "") -> ChannelSet:
+    try:
+        return channelconf.load(path, project)
+    except ConfigError as exc:
+        _fail([*report.problems_text(exc.problems), "fix channels.yaml (see: rlswarm-rules lint)"])
 
 
 def _load_rules(paths: Sequence[Path]) -> RuleSet:
@@ -70,12 +89,9 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def lint_command(paths: tuple[Path, ...], channels_file: Path, strict: bool, fmt: str) -> None:
-    """Check rule packs: schema, regexes, expressions, templates, names and every example."""
-    try:
-        names = lint_mod.channel_names(channels_file)
-    except ConfigError as exc:
-        _fail(report.problems_text(exc.problems))
-    result = lint_mod.lint(list(paths), lint_mod.LintContext(names))
+    """Check rule packs and channels.yaml: schema, regexes, expressions, templates, names,
+    every rule's examples, and every channel URL (through Apprise)."""
+    result = lint_mod.lint(list(paths), channels_file)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -230,7 +246,12 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
     type=click.Choice(["oom", "stall", "crash", "nan"]),
     help="Make the built-in demo misbehave (only without COMMAND).",
 )
-@click.option("--project", default="", help="Name shown in alerts (default: host name).")
+@_channels_option
+@click.option(
+    "--project",
+    default="",
+    help="Name shown in alerts (default: from channels.yaml, else the host name).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Also print decisions that send nothing.")
 def run_command(
     command: tuple[str, ...],
@@ -245,6 +266,7 @@ def run_command(
     no_patch: bool,
     dry_run: bool,
     demo_fault: str | None,
+    channels_file: Path,
     project: str,
     verbose: bool,
 ) -> None:
@@ -265,7 +287,8 @@ def run_command(
         patch=not no_patch,
         dry_run=dry_run,
     )
-    sys.exit(app.run(rule_set, opts, project=project, verbose=verbose))
+    channels = _load_channels(channels_file, project)
+    sys.exit(app.run(rule_set, channels, opts, verbose=verbose))
 
 
 @main.command("watch")
@@ -278,14 +301,128 @@ def run_command(
     callback=_seconds,
     help="How often host metrics are sampled.",
 )
-@click.option("--dry-run", is_flag=True, help="Evaluate and print; write no journal.")
-@click.option("--project", default="", help="Name shown in alerts (default: host name).")
+@click.option("--dry-run", is_flag=True, help="Evaluate and print; send nothing.")
+@_channels_option
+@click.option("--project", default="", help="Name shown in alerts.")
 def watch_command(
-    files: tuple[str, ...], rules: tuple[Path, ...], interval: float, dry_run: bool, project: str
+    files: tuple[str, ...],
+    rules: tuple[Path, ...],
+    interval: float,
+    dry_run: bool,
+    channels_file: Path,
+    project: str,
 ) -> None:
     """Follow log files written by a process started elsewhere, from their end."""
     rule_set = _load_rules(rules)
-    sys.exit(app.watch(rule_set, files, interval, Path(".rlswarm"), project, dry_run))
+    channels = _load_channels(channels_file, project)
+    sys.exit(app.watch(rule_set, channels, files, interval, Path(".rlswarm"), dry_run))
+
+
+@main.group("channels")
+def channels_group() -> None:
+    """Show, test and add the channels alerts go to (channels.yaml)."""
+
+
+@channels_group.command("list")
+@_channels_option
+def channels_list(channels_file: Path) -> None:
+    """Each channel in privacy form (no secrets) with its routing and queue."""
+    channels = _load_channels(channels_file)
+    pending = _pending_counts()
+    click.echo(f"project: {channels.project}   from: {channels.path}")
+    for c in channels.channels:
+        route = f"min_severity={c.min_severity.label}"
+        route += f" fallback={c.fallback}" if c.fallback else ""
+        state = "" if c.enabled else " (disabled)"
+        queued = pending.get(c.name, 0)
+        click.echo(
+            f"{c.name:<12} {c.privacy}  {route}{state}" + (f"  {queued} queued" if queued else "")
+        )
+
+
+def _pending_counts() -> dict[str, int]:
+    path = Path(".rlswarm") / "outbox.sqlite"
+    if not path.exists():
+        return {}
+    from engine.outbox import Outbox
+
+    box = Outbox(path)
+    try:
+        return {c: n for (c, state), n in box.counts().items() if state == "pending"}
+    finally:
+        box.close()
+
+
+@channels_group.command("test")
+@click.argument("name", required=False)
+@_channels_option
+def channels_test(name: str | None, channels_file: Path) -> None:
+    """Send a real test message through each channel (or NAME) and report each result."""
+    channels = _load_channels(channels_file)
+    chosen = [c for c in channels.channels if name in (None, c.name)]
+    if name and not chosen:
+        _fail([f"no channel '{name}'; known: {', '.join(channels.names)}"])
+    failed = 0
+    for channel, ok, error in delivery.test_channels(channels, chosen, socket.gethostname()):
+        click.echo(f"{channel.name:<12} {'ok' if ok else 'FAILED: ' + error}")
+        failed += not ok
+    sys.exit(EXIT_FINDINGS if failed else 0)
+
+
+@channels_group.command("add")
+@click.option("--service", type=click.Choice([s.id for s in wizard.SERVICES]), help="Service.")
+@click.option("--name", help="Channel name (default: the service's).")
+@click.option("--min-severity", type=click.Choice(["info", "warning", "error", "critical"]))
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A field's value (repeatable); secret ones go to .env, never channels.yaml.",
+)
+@_channels_option
+def channels_add(
+    service: str | None,
+    name: str | None,
+    min_severity: str | None,
+    fields: tuple[str, ...],
+    channels_file: Path,
+) -> None:
+    """Add a channel: interactively, or with --service and --field for scripts."""
+    interactive = service is None
+    if interactive:
+        for line in wizard.describe():
+            click.echo(line)
+        service = click.prompt(
+            "service", type=click.Choice([s.id for s in wizard.SERVICES]), show_choices=False
+        )
+    chosen = wizard.BY_ID[str(service)]
+    values = dict(f.split("=", 1) for f in fields if "=" in f)
+    for field in chosen.fields:
+        if field.key not in values and interactive:
+            hint = f" (e.g. {field.example})" if field.example else ""
+            extra = " [Enter to set it later]" if field.secret else ""
+            values[field.key] = click.prompt(
+                f"{field.prompt}{hint}{extra}",
+                default="",
+                hide_input=field.secret,
+                show_default=False,
+            )
+    name = name or (click.prompt("channel name", default=chosen.id) if interactive else chosen.id)
+    severity = min_severity or chosen.min_severity
+    url, secrets = wizard.build_url(chosen, values)
+    try:
+        missing = wizard.add_channel(channels_file, name, url, severity, secrets)
+    except ConfigError as exc:
+        _fail(report.problems_text(exc.problems))
+    click.echo(f"added channel '{name}' to {channels_file} (url: {url})")
+    if secrets:
+        click.echo(f"saved {', '.join(secrets)} to {channels_file.parent / '.env'} (git-ignored)")
+    if missing:
+        click.echo(
+            "set these before alerts can go out (environment or .env): " + ", ".join(missing)
+        )
+    click.echo(f"then check it: rlswarm-rules channels test {name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

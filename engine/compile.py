@@ -322,11 +322,19 @@ def _bad_paths(found: Sequence[tuple[JsonPath, Problem]]) -> set[JsonPath]:
     return {where[:2] if where[:1] != ("defaults",) else where[:1] for where, _ in found}
 
 
+def _section(doc: Located, name: str, skip: set[JsonPath]) -> list[Any]:
+    """A list section of the pack, or nothing when it is missing or the schema rejected it."""
+    items = doc.data.get(name)
+    if (name,) in skip or not isinstance(items, list):
+        return []
+    return items
+
+
 def _signals(doc: Located, skip: set[JsonPath], out: list[Problem]) -> list[Signal]:
     signals = []
-    for i, raw in enumerate(doc.data.get("signals") or []):
+    for i, raw in enumerate(_section(doc, "signals", skip)):
         where: JsonPath = ("signals", i)
-        if where in skip or ("signals",) in skip:
+        if where in skip or not isinstance(raw, dict):
             continue
         warnings: list[RuleProblem] = []
         try:
@@ -385,13 +393,13 @@ def compile_packs(docs: Sequence[Located]) -> Compiled:
 def _rules(
     doc: Located, skip: set[JsonPath], signals: Collection[str], out: list[Problem]
 ) -> list[Rule]:
-    defaults = doc.data.get("defaults") or {}
-    if ("defaults",) in skip:
+    defaults = doc.data.get("defaults")
+    if ("defaults",) in skip or not isinstance(defaults, dict):
         defaults = {}
     compiled = []
-    for i, raw in enumerate(doc.data.get("rules") or []):
+    for i, raw in enumerate(_section(doc, "rules", skip)):
         where: JsonPath = ("rules", i)
-        if where in skip or ("rules",) in skip:
+        if where in skip or not isinstance(raw, dict):
             continue
         try:
             rule, warnings = compile_rule(raw, defaults, signals, doc.path, doc.line_of(where))

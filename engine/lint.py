@@ -11,9 +11,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import packs, yamlio
+from engine import channelconf, packs, yamlio
 from engine.core import as_value
-from engine.errors import Level, Problem, did_you_mean
+from engine.errors import ConfigError, Level, Problem, did_you_mean
 from engine.lines import strip_ansi
 from engine.model import Kind, Value
 from engine.rule import EventTrigger, LogTrigger, MetricTrigger, Rule
@@ -140,11 +140,11 @@ class LintReport:
         }
 
 
-def lint(paths: Sequence[Path], ctx: LintContext | None = None) -> LintReport:
-    """Load the packs under `paths` and run every validator on every rule."""
-    ctx = ctx or LintContext()
+def lint(paths: Sequence[Path], channels_file: Path | None = None) -> LintReport:
+    """Load the packs under `paths` (and the channels file) and run every validator."""
+    ctx, problems = channel_context(channels_file) if channels_file else (LintContext(), [])
     compiled = packs.load(paths)
-    problems = list(compiled.problems)
+    problems.extend(compiled.problems)
     for rule in compiled.rules.rules:
         for validator in VALIDATORS:
             problems.extend(validator(rule, ctx))
@@ -152,11 +152,23 @@ def lint(paths: Sequence[Path], ctx: LintContext | None = None) -> LintReport:
     return LintReport(problems, len(compiled.rules.files), len(compiled.rules.rules))
 
 
-def channel_names(path: Path) -> tuple[str, ...]:
-    """Channel names in a channels file; the built-in ones when it does not exist."""
-    if not path.exists():
+def channel_context(path: Path) -> tuple[LintContext, list[Problem]]:
+    """The channel names rules may use, and every problem of the channels file itself.
+
+    Each URL is resolved (`${NAME}` from the environment or `.env`) and given
+    to Apprise; a file that does not exist means the built-in channels.
+    """
+    try:
+        return LintContext(tuple(channelconf.load(path).names)), []
+    except ConfigError as exc:
+        return LintContext(_written_names(path)), list(exc.problems)
+
+
+def _written_names(path: Path) -> tuple[str, ...]:
+    try:
+        doc = yamlio.read(path)
+    except ConfigError:
         return BUILTIN_CHANNELS
-    doc = yamlio.read(path)
     entries = doc.data.get("channels") if isinstance(doc.data, dict) else None
     if not isinstance(entries, list):
         return BUILTIN_CHANNELS

@@ -42,6 +42,7 @@ class Tally:
     probes: int = 0
     patched: list[dict[str, Any]] = field(default_factory=list)
     internal_errors: int = 0
+    sink_failures: dict[str, int] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -175,14 +176,21 @@ class Pipeline:
         for decision in decisions:
             if decision.notifies:
                 self.tally.notifications.append(decision)
-            if decision.notifies or self.verbose:
                 for sink in self.sinks:
-                    try:
-                        sink.send(decision)
-                    except Exception as exc:  # a broken sink never stops evaluation
-                        self.notice(f"alert output failed: {exc}")
+                    self._send(sink, decision)
+            elif self.verbose:
+                self.notice(f"({decision.reason.value}) {decision.rule}: {decision.summary}")
             if decision.action is not None:
                 self.on_action(decision.action, decision)
+
+    def _send(self, sink: Sink, decision: Decision) -> None:
+        try:
+            sink.send(decision)
+        except Exception as exc:  # a broken sink never stops evaluation
+            failures = self.tally.sink_failures
+            failures[type(sink).__name__] = failures.get(type(sink).__name__, 0) + 1
+            if failures[type(sink).__name__] == 1:
+                self.notice(f"alert output {type(sink).__name__} failed: {exc} (reported once)")
 
 
 def _patched_text(message: dict[str, Any]) -> str:

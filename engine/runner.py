@@ -208,7 +208,7 @@ class Supervisor:
                     "signal": sig,
                     "runtime_s": round(runtime, 3),
                     "peak_rss_gb": round(self._peak_rss, 3),
-            "requested": stopping_since is not None,
+                    "requested": stopping_since is not None,
                 },
             )
         )

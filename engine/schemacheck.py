@@ -54,12 +54,12 @@ def rule_id_at(doc: Located, where: JsonPath) -> str | None:
 
 def validate(doc: Located, name: str) -> list[tuple[JsonPath, Problem]]:
     """Every structural problem of `doc` with where it is; empty when it fits the schema."""
-    problems: dict[tuple[int, str], tuple[JsonPath, Problem]] = {}
+    problems: dict[tuple[JsonPath, str], tuple[JsonPath, Problem]] = {}
     for error in _validator(name).iter_errors(doc.data):
         for where, message in _explain(error):
             line = doc.line_of(where)
             problem = Problem(doc.path, line, message, rule_id_at(doc, where), code="schema")
-            problems.setdefault((line, message), (where, problem))
+            problems.setdefault((where, message), (where, problem))
     return list(problems.values())
 
 

@@ -2,15 +2,19 @@
 
 (a) arbitrary text (random text, random bytes decoded, YAML-ish fragments, random structures
     dumped with yaml.safe_dump, pack-shaped structures built from the real vocabulary) goes
-    through `yamlio.parse` and `compile_packs`: only ConfigError may escape, and every problem
-    is in "p.yaml", on a line >= 0, with a non-empty message;
+    through `yamlio.parse` and `compile_packs`: only ConfigError may escape, no Python warning
+    leaks out, and every problem is in "p.yaml", on a line >= 0, with a non-empty message;
 (b) mutations of the valid rules/starter.yaml (delete a key, replace a value, rename a key,
-    duplicate a rule, insert text into a regex, expression or template; plus raw-text edits)
-    raise nothing but ConfigError and every problem is on a line that exists in the text.
+    duplicate a rule, insert text into a regex, expression or template; plus raw-text edits of
+    its lines) raise nothing but ConfigError and every problem is on a line of the text.
 
-Run with `--hypothesis-show-statistics` to see how many examples each test ran and how the
-inputs were classified (`event`). The example counts are also printed at the end of the module
-(visible with `-s` or in the terminal summary).
+Engine defects that a bad-pack fixture already pins as a strict xfail (tests/test_bad_packs.py,
+KNOWN) are tolerated here by a narrow signature and counted as a hypothesis `event`, so this
+file keeps finding new defects instead of re-finding those; RLSWARM_STRICT_PROPERTIES=1 turns
+the tolerance off. RLSWARM_PROPERTY_SCALE=N runs N times as many examples.
+
+`--hypothesis-show-statistics` shows the examples run per test and how inputs were classified;
+the terminal summary also gets one line with the number of examples each test ran.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import copy
 import os
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,11 +72,24 @@ def event(label: str) -> None:
 
 
 def problems_of(text: str) -> list[Problem] | None:
-    """Every problem of `text` as a pack; anything but ConfigError propagates (a bug).
+    """Every problem of `text` as a pack; anything but ConfigError propagates (a bug), and a
+    Python warning (which reaches the user unlocated, on stderr) fails the property too.
 
     None when the input hit an engine defect that a bad-pack fixture already pins (see
     `known_escape`); set RLSWARM_STRICT_PROPERTIES=1 to fail on those too.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        problems = _problems_of(text)
+    for warning in caught:
+        if not STRICT and "Possible nested set" in str(warning.message):
+            event("known engine defect, tolerated: 087-regex-nested-set (FutureWarning)")
+            continue
+        raise AssertionError(f"a Python warning escaped instead of a Problem: {warning}")
+    return problems
+
+
+def _problems_of(text: str) -> list[Problem] | None:
     try:
         try:
             doc = yamlio.parse(text, PATH)
@@ -95,20 +113,18 @@ def problems_of(text: str) -> list[Problem] | None:
 
 
 def known_escape(exc: BaseException) -> str | None:
-    """The bad-pack fixture (a strict xfail) that pins the defect `exc` comes from, if known.
+    """The bad-pack fixture (a strict xfail) that pins the defect behind `exc`, if known.
 
-    Narrow on purpose: the exception type and the module it was raised in must both match.
+    Narrow on purpose: the exception type and the module it was raised from must both match.
     """
-    files = [frame.filename.replace("\\", "/") for frame in traceback.extract_tb(exc.__traceback__)]
+    files = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)]
     inner = files[-1] if files else ""
     if inner.endswith("/yaml/constructor.py"):
-        return "079-yaml-int-tag / 082-yaml-empty-int-tag"  # PyYAML constructor on a tag
+        return "079-yaml-int-tag / 082-yaml-empty-int-tag"  # PyYAML constructor on a '!!' tag
     if isinstance(exc, RecursionError) and any("/yaml/" in f for f in files):
         return "081-yaml-too-deep"
     if isinstance(exc, (RecursionError, MemoryError)) and any(f.endswith("/ast.py") for f in files):
         return "080-expr-too-deep"
-    if isinstance(exc, KeyError) and inner.endswith("/engine/compile.py"):
-        return "084-flow-rules-missing-severity / 085-flow-signals-missing-log"
     if isinstance(exc, OverflowError) and any("/re/" in f for f in files):
         return "078-regex-repeat-too-large"
     return None
@@ -242,7 +258,6 @@ def _strings(node: Any, where: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]
             yield from _strings(child, (*where, key))
 
 
-CONTAINERS = list(_containers(STARTER))
 STRINGS = list(_strings(STARTER))
 CODE_KEYS = {"log", "metric", "where", "resolve", "summary", "advice", "absent"}
 CODE_STRINGS = [w for w in STRINGS if w and w[-1] in CODE_KEYS]
@@ -275,6 +290,8 @@ def mutated_starter(draw: st.DrawFn) -> str:
                 rules.append(copy.deepcopy(draw(st.sampled_from(rules))))
             continue
         live = [w for w in _containers(doc) if _at(doc, w)]
+        if not live:
+            continue  # everything was deleted already
         where = draw(st.sampled_from(live))
         node = _at(doc, where)
         key = draw(st.sampled_from(list(node) if isinstance(node, dict) else range(len(node))))
@@ -357,8 +374,12 @@ def test_starter_itself_is_clean() -> None:
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and RAN:
-        counts = ", ".join(f"{name}: {n}" for name, n in RAN.items())
-        reporter.write_line(f"hypothesis examples run (incl. shrinking): {counts}")
+    plugins = request.config.pluginmanager
+    reporter = plugins.get_plugin("terminalreporter")
+    capture = plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not RAN:
+        return
+    counts = ", ".join(f"{name}: {n}" for name, n in RAN.items())
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(f"\nproperty examples run (all phases, shrinking included): {counts}")
 

@@ -88,7 +88,8 @@ class Tailer:
             del self._files[path]
             if st is not None:
                 self._open(path, at_end=False)
-                self._read(self._files[path]) if path in self._files else None
+                if path in self._files:
+                    self._read(self._files[path])
 
     def _read(self, followed: _Followed) -> None:
         while True:

@@ -1,0 +1,261 @@
+"""Alert records to messages, per style (console, text, markdown, html, sms, json). Pure.
+
+An alert record is the JSON object the outbox keeps (see `engine.delivery.alert_record`).
+Each style respects a size limit: a long body is cut with a marker that says
+how much was left out; a burst of alerts becomes one digest message.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from engine.durations import format_duration
+
+Alert = Mapping[str, Any]
+
+LIMITS: Mapping[str, int] = {  # bytes of body per message, by Apprise scheme
+    "dingtalk": 20_000,
+    "wecombot": 4_096,
+    "feishu": 30_000,
+    "lark": 30_000,
+}
+SMS_CHARS = 160
+CUT = "\n… [cut: {n} more bytes; the whole alert is in the journal]"
+_SEVERITY_RANK = {"critical": 3, "error": 2, "warning": 1, "info": 0}
+_ICONS = {"critical": "🔴", "error": "🟠", "warning": "🟡", "info": "🔵", "resolved": "🟢"}
+_HTML_COLOURS = {
+    "critical": "#b00020",
+    "error": "#d9480f",
+    "warning": "#b08800",
+    "info": "#1c7ed6",
+    "resolved": "#2b8a3e",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+    format: str  # text | markdown | html
+    notify_type: str  # info | success | warning | failure (Apprise's NotifyType values)
+
+
+def _clock(t: float | None) -> str:
+    if t is None:
+        return "?"
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _resolved(alert: Alert) -> bool:
+    return bool(alert.get("reason") == "resolved")
+
+
+def _label(alert: Alert) -> str:
+    return "RESOLVED" if _resolved(alert) else str(alert["severity"]).upper()
+
+
+def notify_type(alert: Alert) -> str:
+    if _resolved(alert):
+        return "success"
+    return {"critical": "failure", "error": "failure", "warning": "warning"}.get(
+        str(alert["severity"]), "info"
+    )
+
+
+def headline(alert: Alert) -> str:
+    """`CRITICAL cuda-oom: summary (and 3 more since 14:02)`; a resolved one says how long."""
+    extra = ""
+    count = int(alert.get("count") or 1)
+    since = alert.get("since")
+    if alert.get("reason") == "digest":
+        extra = f" ({count} more since {_clock(since)[11:16]})"
+    elif count > 1 and since is not None:
+        extra = f" (and {count - 1} more since {_clock(since)[11:16]})"
+    if _resolved(alert) and alert.get("duration_s") is not None:
+        extra += f" after {format_duration(float(alert['duration_s']))}"
+    return f"{_label(alert)} {alert['rule']}{extra}: {alert['summary']}"
+
+
+def _metrics(alert: Alert) -> list[tuple[str, str]]:
+    values = alert.get("values") or {}
+    out = []
+    for key in sorted(values):
+        value = values[key]
+        if isinstance(value, float):
+            out.append((key, f"{value:.2f}"))
+        elif isinstance(value, int | str) and not isinstance(value, bool):
+            out.append((key, str(value)[:200]))
+    return out[:40]
+
+
+def _facts(alert: Alert) -> list[tuple[str, str]]:
+    facts = [
+        ("rule", str(alert["rule"])),
+        ("severity", str(alert["severity"])),
+        ("host", str(alert.get("host", ""))),
+        ("project", str(alert.get("project", ""))),
+        ("time", _clock(alert.get("t"))),
+    ]
+    if alert.get("source"):
+        facts.append(("where", f"{alert['source']}:{alert.get('line_no') or '?'}"))
+    if int(alert.get("count") or 1) > 1:
+        facts.append(("occurrences", f"{alert['count']} since {_clock(alert.get('since'))}"))
+    if _resolved(alert) and alert.get("duration_s") is not None:
+        facts.append(("lasted", format_duration(float(alert["duration_s"]))))
+    labels = alert.get("labels") or {}
+    if labels:
+        facts.append(("labels", ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))))
+    return facts
+
+
+def _lines(alert: Alert) -> list[str]:
+    return [*list(alert.get("context") or []), *([alert["line"]] if alert.get("line") else [])]
+
+
+# --- one style each -----------------------------------------------------------------------------
+
+
+def _console(alert: Alert, project: str) -> Message:
+    """The headline as the body's first line (Apprise sends no empty body), then the advice."""
+    advice = "" if _resolved(alert) else str(alert.get("advice") or "").strip()
+    body = headline(alert) + (f"\n{advice}" if advice else "")
+    return Message("", body, "text", notify_type(alert))
+
+
+def _text(alert: Alert, project: str) -> Message:
+    parts = [f"{k}: {v}" for k, v in _facts(alert)]
+    if alert.get("advice") and not _resolved(alert):
+        parts += ["", "What to do:", str(alert["advice"]).strip()]
+    if _lines(alert):
+        parts += ["", "Log:", *_lines(alert)]
+    if _metrics(alert):
+        parts += ["", "Metrics:", *(f"  {k} = {v}" for k, v in _metrics(alert))]
+    parts += ["", f"alert id: {alert.get('key', '')}"]
+    return Message(f"[{project}] {headline(alert)}", "\n".join(parts), "text", notify_type(alert))
+
+
+def _markdown(alert: Alert, project: str) -> Message:
+    icon = _ICONS["resolved" if _resolved(alert) else str(alert["severity"])]
+    parts = [f"### {icon} {headline(alert)}", ""]
+    parts += [f"- **{k}**: {v}" for k, v in _facts(alert)]
+    if alert.get("advice") and not _resolved(alert):
+        parts += ["", f"**What to do:** {str(alert['advice']).strip()}"]
+    if _lines(alert):
+        parts += ["", *(f"> {line}" for line in _lines(alert)[-8:])]
+    parts += ["", f"alert id: {alert.get('key', '')}"]
+    return Message(
+        f"[{project}] {headline(alert)}", "\n".join(parts), "markdown", notify_type(alert)
+    )
+
+
+def _html(alert: Alert, project: str) -> Message:
+    e = html.escape
+    colour = _HTML_COLOURS["resolved" if _resolved(alert) else str(alert["severity"])]
+    rows = "".join(
+        f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _facts(alert)
+    )
+    body = [f"<h2 style='color:{colour}'>{e(headline(alert))}</h2>", f"<table>{rows}</table>"]
+    if alert.get("advice") and not _resolved(alert):
+        body.append(f"<h3>What to do</h3><p>{e(str(alert['advice']).strip())}</p>")
+    if _lines(alert):
+        body.append(f"<h3>Log</h3><pre>{e(chr(10).join(_lines(alert)))}</pre>")
+    if _metrics(alert):
+        cells = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in _metrics(alert))
+        body.append(f"<h3>Metrics</h3><table>{cells}</table>")
+    body.append(f"<p style='color:#888'>alert id: {e(str(alert.get('key', '')))}</p>")
+    return Message(f"[{project}] {headline(alert)}", "\n".join(body), "html", notify_type(alert))
+
+
+def _sms(alert: Alert, project: str) -> Message:
+    text = f"[{project}] {headline(alert)}"
+    if len(text) > SMS_CHARS:
+        text = text[: SMS_CHARS - 1] + "…"
+    return Message("", text, "text", notify_type(alert))
+
+
+def _json(alert: Alert, project: str) -> Message:
+    return Message(
+        headline(alert), json.dumps(dict(alert), ensure_ascii=False), "text", notify_type(alert)
+    )
+
+
+STYLES = {
+    "console": _console,
+    "text": _text,
+    "markdown": _markdown,
+    "html": _html,
+    "sms": _sms,
+    "json": _json,
+}
+
+
+def fit(message: Message, limit: int | None) -> Message:
+    """Cut the body to `limit` bytes (UTF-8), ending with a marker saying how much was cut."""
+    data = message.body.encode("utf-8")
+    if limit is None or len(data) <= limit:
+        return message
+    marker_room = len(CUT.format(n=len(data)).encode("utf-8"))
+    keep = max(0, limit - marker_room)
+    head = data[:keep].decode("utf-8", errors="ignore")
+    cut = len(data) - len(head.encode("utf-8"))
+    return Message(message.title, head + CUT.format(n=cut), message.format, message.notify_type)
+
+
+def render(alert: Alert, style: str, project: str, limit: int | None = None) -> Message:
+    return fit(STYLES[style](alert, project), limit)
+
+
+def render_digest(
+    alerts: Sequence[Alert], style: str, project: str, limit: int | None = None
+) -> Message:
+    """Several alerts as one message (a burst merged so a rate limit is kept), worst first."""
+    if len(alerts) == 1:
+        return render(alerts[0], style, project, limit)
+    if style == "json":
+        body = json.dumps({"digest": [dict(a) for a in alerts]}, ensure_ascii=False)
+        return Message(f"{len(alerts)} alerts", body, "text", _worst_type(alerts))
+    counts = Counter(_label(a).lower() for a in alerts)
+    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=_rank))
+    title = f"[{project}] {len(alerts)} alerts: {summary}"
+    ordered = sorted(alerts, key=lambda a: float(a.get("t") or 0))
+    lines = [f"{_clock(a.get('t'))[11:19]} {headline(a)}" for a in ordered]
+    if style == "sms":
+        return fit(
+            Message(
+                "",
+                f"{title}; worst: {headline(_worst(alerts))}"[:SMS_CHARS],
+                "text",
+                _worst_type(alerts),
+            ),
+            SMS_CHARS * 4,
+        )
+    if style == "html":
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        return fit(
+            Message(
+                title, f"<h2>{html.escape(title)}</h2><ul>{items}</ul>", "html", _worst_type(alerts)
+            ),
+            limit,
+        )
+    if style == "markdown":
+        body = "\n".join([f"### {title}", "", *(f"- {line}" for line in lines)])
+        return fit(Message(title, body, "markdown", _worst_type(alerts)), limit)
+    return fit(Message(title, "\n".join(lines), "text", _worst_type(alerts)), limit)
+
+
+def _rank(item: tuple[str, int]) -> int:
+    return -_SEVERITY_RANK.get(item[0], -1)
+
+
+def _worst(alerts: Sequence[Alert]) -> Alert:
+    return max(alerts, key=lambda a: (not _resolved(a), _SEVERITY_RANK.get(str(a["severity"]), 0)))
+
+
+def _worst_type(alerts: Sequence[Alert]) -> str:
+    return notify_type(_worst(alerts))
