@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import random
 import threading
@@ -39,16 +40,22 @@ Clock = Callable[[], float]
 def send_via(
     client: apprise.Apprise, message: Message, scrub: Callable[[str], str]
 ) -> tuple[bool, str]:
-    """Send one message through Apprise: (ok, why not, with secrets scrubbed). Never raises."""
+    """Send one message through Apprise: (ok, why not, with secrets scrubbed). Never raises.
+
+    Each of the client's services is called in this thread (not in Apprise's
+    own pool), so the reason it logs for a failure is the one reported here.
+    """
     ERRORS.clear()
     try:
-        ok = bool(
-            client.notify(
+        servers = list(client)
+        ok = bool(servers) and all(
+            server.notify(
                 body=message.body,
                 title=message.title,
                 body_format=message.format,
                 notify_type=message.notify_type,
             )
+            for server in servers
         )
         detail = "" if ok else ERRORS.last()
     except Exception as exc:
@@ -151,7 +158,15 @@ class Sender:
         return render_digest(payloads, style, project, limit)
 
     def _deliver(self, batch: Sequence[Item]) -> bool:
-        message = self.message(batch)
+        try:
+            message = self.message(batch)
+        except Exception as exc:  # a record that cannot be rendered still goes out, as data
+            data = json.dumps([i.payload for i in batch], default=str)[:4000]
+            message = Message(f"{len(batch)} alert(s)", data, "text", "failure")
+            self.owner.notice(
+                f"channel '{self.channel.name}': could not render an alert "
+                f"({type(exc).__name__}); sent as plain data"
+            )
         ok, error = send_via(self.apprise, message, self.owner.scrub)
         now = self.owner.clock()
         ids = [i.id for i in batch]

@@ -8,21 +8,27 @@ from __future__ import annotations
 import re
 
 DEFAULT_MAX_LINE = 64 * 1024
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# CSI (colours, cursor moves), OSC (titles; ended by BEL or ST), charset selection such as
+# `ESC ( B` (what `tput sgr0` emits), and the two-byte escapes such as `ESC 7`.
+_ANSI = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[ -/]*[0-~])"
+)
+_ENDS = re.compile(rb"[\r\n]")
 
 
 def strip_ansi(text: str) -> str:
-    """Remove terminal escape sequences (colours, cursor moves, titles)."""
+    """Remove terminal escape sequences (colours, cursor moves, titles, charset switches)."""
     return _ANSI.sub("", text) if "\x1b" in text else text
 
 
 class Splitter:
-    """Incremental splitter: `feed(bytes)` returns the complete segments seen so far.
+    """Incremental splitter: `feed(bytes)` returns the segments completed so far.
 
-    A segment ends at `\\n` or `\\r` (a tqdm redraw is its own segment); empty
-    segments are dropped; segments share the number of the `\\n`-line they are
-    on. A line longer than `max_line` bytes keeps its head; the rest is
-    dropped and counted in `dropped_bytes`, so memory stays bounded.
+    A segment ends at `\\n` or at `\\r` (a tqdm redraw is its own segment, returned
+    as soon as its `\\r` arrives); empty segments are dropped; segments share the
+    number of the `\\n`-line they are on. A segment longer than `max_line` bytes
+    keeps its first `max_line` bytes; the rest is dropped and counted in
+    `dropped_bytes`, however the input is chunked, so memory stays bounded.
     """
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE, first_line_no: int = 1) -> None:
@@ -31,64 +37,74 @@ class Splitter:
         self.dropped_bytes = 0
         self.truncated_lines = 0
         self._pending = b""
-        self._skipping = False  # inside the dropped tail of an over-long line
+        self._skipping = False  # inside the dropped tail of an over-long segment
 
     def feed(self, data: bytes) -> tuple[list[str], list[int]]:
-        end = data.rfind(b"\n")
-        if end < 0:
-            self._hold(data)
-            return [], []
-        head = self._take(data[: end + 1])
-        self._pending = b""
-        self._hold(data[end + 1 :])
-        return self._segments(head)
-
-    def flush(self) -> tuple[list[str], list[int]]:
-        """The last, unterminated line (if any), e.g. at end of file."""
-        rest, self._pending, self._skipping = self._pending, b"", False
-        return self._segments(rest + b"\n") if rest else ([], [])
-
-    def _take(self, complete: bytes) -> bytes:
-        if not self._skipping:
-            return self._pending + complete
-        first = complete.find(b"\n")
-        self.dropped_bytes += first
-        self._skipping = False
-        return self._pending + complete[first:]
-
-    def _hold(self, tail: bytes) -> None:
-        if self._skipping:
-            self.dropped_bytes += len(tail)
-            return
-        self._pending += tail
-        if len(self._pending) > self.max_line:
-            self.dropped_bytes += len(self._pending) - self.max_line
-            self._pending = self._pending[: self.max_line]
-            self.truncated_lines += 1
-            self._skipping = True
-
-    def _segments(self, chunk: bytes) -> tuple[list[str], list[int]]:
-        text = chunk.decode("utf-8", errors="replace")
-        lines = text.split("\n")
-        lines.pop()  # after the final newline
-        first = self.line_no
-        self.line_no += len(lines)
-        if "\r" not in text and "\x1b" not in text and len(chunk) <= self.max_line:
-            keep = [i for i, line in enumerate(lines) if line]
-            return [lines[i] for i in keep], [first + i for i in keep]
+        fast = self._plain_lines(data)
+        if fast is not None:
+            return fast
         texts: list[str] = []
         numbers: list[int] = []
-        for i, line in enumerate(lines):
-            for part in line.split("\r") if "\r" in line else (line,):
-                part = self._bound(strip_ansi(part))
-                if part:
-                    texts.append(part)
-                    numbers.append(first + i)
+        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if last < 0:
+            self._hold(data)
+            return texts, numbers
+        start = 0
+        for match in _ENDS.finditer(data, 0, last + 1):
+            self._hold(data[start : match.start()])
+            self._emit(texts, numbers)
+            if match.group() == b"\n":
+                self.line_no += 1
+            start = match.end()
+        self._hold(data[last + 1 :])
         return texts, numbers
 
-    def _bound(self, text: str) -> str:
-        if len(text) <= self.max_line:
-            return text
+    def _plain_lines(self, data: bytes) -> tuple[list[str], list[int]] | None:
+        """The same result, in bulk, for the common chunk: whole lines, no `\r`, no escapes."""
+        end = data.rfind(b"\n")
+        if self._pending or self._skipping or end < 0 or b"\r" in data or b"\x1b" in data:
+            return None
+        body = data[:end]
+        if max(map(len, body.split(b"\n"))) > self.max_line:
+            return None
+        lines = body.decode("utf-8", errors="replace").split("\n")
+        first = self.line_no
+        self.line_no += len(lines)
+        self._hold(data[end + 1 :])
+        keep = [i for i, line in enumerate(lines) if line]
+        if len(keep) == len(lines):
+            return lines, list(range(first, first + len(lines)))
+        return [lines[i] for i in keep], [first + i for i in keep]
+
+    def flush(self) -> tuple[list[str], list[int]]:
+        """The last, unterminated segment (if any), e.g. at the end of a file; it ends its line."""
+        texts: list[str] = []
+        numbers: list[int] = []
+        self._emit(texts, numbers)
+        if texts:
+            self.line_no += 1
+        return texts, numbers
+
+    def _hold(self, piece: bytes) -> None:
+        if self._skipping:
+            self.dropped_bytes += len(piece)
+            return
+        room = self.max_line - len(self._pending)
+        if len(piece) <= room:
+            self._pending += piece
+            return
+        self._pending += piece[:room]
+        self.dropped_bytes += len(piece) - room
         self.truncated_lines += 1
-        self.dropped_bytes += len(text) - self.max_line
-        return text[: self.max_line]
+        self._skipping = True
+
+    def _emit(self, texts: list[str], numbers: list[int]) -> None:
+        raw, self._pending, self._skipping = self._pending, b"", False
+        if not raw:
+            return
+        text = raw.decode("utf-8", errors="replace")
+        if "\x1b" in text:
+            text = strip_ansi(text)
+        if text:
+            texts.append(text)
+            numbers.append(self.line_no)

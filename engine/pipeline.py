@@ -92,10 +92,18 @@ class Pipeline:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Process everything posted so far, then end the thread."""
+    def stop(self, patience: float = 2.0) -> None:
+        """Evaluate everything posted so far (however long it takes), then end the thread.
+
+        After `patience` seconds it says how much output is still being evaluated.
+        """
         self._inbox.put(("stop", None))
-        self._done.wait(timeout)
+        if self._done.wait(patience):
+            return
+        with self._lock:
+            left = self._queued_bytes
+        self.notice(f"evaluating the last {left / 1e6:,.1f} MB of output before exiting...")
+        self._done.wait()
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -125,7 +133,10 @@ class Pipeline:
             with self._lock:
                 self._queued_bytes -= len(data)
             splitter = self._splitters.setdefault(source, Splitter())
-            self._lines(source, t, *splitter.feed(data))
+            if data:
+                self._lines(source, t, *splitter.feed(data))
+            else:  # the source's stream ended (a file rotated away): its last line is whole
+                self._lines(source, t, *splitter.flush())
         elif kind == "probe":
             self._probe(*item)
         else:

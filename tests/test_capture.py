@@ -179,13 +179,6 @@ def test_full_disk_write_does_not_raise(tmp_path: Path) -> None:
         cap.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a write failed with ENOSPC, close() raises OSError [Errno 28] (the unflushed "
-    "bytes stay in the file object's buffer and close() flushes them again), so the runner's "
-    "capture.close() at the end of `run` would raise; intended: a full disk never raises, "
-    "close() included",
-)
 def test_full_disk_close_does_not_raise(tmp_path: Path) -> None:
     cap = full_disk_capture(tmp_path)
     cap.write(b"no space left\n")

@@ -83,9 +83,9 @@ def test_segments_table(data: bytes, texts: list[str], numbers: list[int]) -> No
 
 def test_crlf_split_between_cr_and_lf_gives_no_empty_segment() -> None:
     splitter = Splitter()
-    assert splitter.feed(b"first\r") == ([], [])
-    assert splitter.feed(b"\nsecond\r") == (["first"], [1])
-    assert splitter.feed(b"\n") == (["second"], [2])
+    assert splitter.feed(b"first\r") == (["first"], [1])  # a redraw is seen when drawn
+    assert splitter.feed(b"\nsecond\r") == (["second"], [2])
+    assert splitter.feed(b"\n") == ([], [])
     assert splitter.flush() == ([], [])
 
 
@@ -123,8 +123,8 @@ def test_flush_returns_the_unterminated_tail() -> None:
 
 def test_flush_of_an_unterminated_redraw() -> None:
     splitter = Splitter()
-    assert splitter.feed(b"a\rb") == ([], [])
-    assert splitter.flush() == (["a", "b"], [1, 1])
+    assert splitter.feed(b"a\rb") == (["a"], [1])
+    assert splitter.flush() == (["b"], [1])
 
 
 def test_first_line_number() -> None:
@@ -253,13 +253,6 @@ def test_chunking_does_not_matter_for_long_ascii_lines(
 # --- bugs ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the max_line cap depends on chunking: a line that arrives whole in one feed is "
-    "bounded after decoding (in characters, after ANSI stripping, per \\r-segment) but a line "
-    "that spans feeds is cut at max_line raw bytes; intended: the same segments and dropped "
-    "count whatever the chunking",
-)
 @pytest.mark.parametrize(
     "data",
     [
@@ -273,36 +266,18 @@ def test_cap_does_not_depend_on_chunking(data: bytes) -> None:
     assert feed_all(bytewise(data), max_line) == feed_all([data], max_line)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a line fed whole is capped in characters, not bytes: 'é'*40 (80 bytes) with "
-    "max_line=50 is kept whole (80 bytes, dropped_bytes 0); intended: at most max_line bytes",
-)
 def test_cap_is_in_bytes() -> None:
     (texts, _), dropped = feed_all([("é" * 40 + "\n").encode()], 50)
     assert all(len(t.encode()) <= 50 for t in texts)
     assert dropped == 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a segment ended by \\r is only returned once a \\n arrives: feed(b' 10%\\r') "
-    "returns ([], []); intended: \\r ends a segment, so a tqdm redraw is observed (and counts "
-    "as activity) when it is drawn",
-)
 def test_redraw_is_returned_when_its_cr_arrives() -> None:
     splitter = Splitter()
     assert splitter.feed(b" 10%|#   | 1/10\r") == ([" 10%|#   | 1/10"], [1])
     assert splitter.feed(b" 20%|##  | 2/10\r") == ([" 20%|##  | 2/10"], [1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a progress bar redrawn with \\r and no \\n is one over-long 'line': past max_line "
-    "bytes every later redraw is dropped: 80 of 2000 segments, the last 'step 8' (a cut-off "
-    "'step 80/2000') instead of 'step 2000/2000'; intended: each \\r-segment is a segment "
-    "of its own, bounded by itself",
-)
 def test_long_progress_bar_keeps_its_latest_redraw() -> None:
     bar = b"".join(b"step %d/2000\r" % i for i in range(1, 2001))
     (texts, _), _ = feed_all([bar[i : i + 4096] for i in range(0, len(bar), 4096)], 1024)
@@ -319,24 +294,8 @@ def test_long_progress_bar_keeps_its_latest_redraw() -> None:
         ("\x1b[3A", "cursor up"),
         ("\x1bM", "reverse index"),
         ("\x1b]8;;http://x\x1b\\", "hyperlink"),
-        pytest.param(
-            "\x1b7",
-            "save cursor",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ESC 7 (DECSC save cursor) is left in the text; intended: cursor "
-                "sequences are stripped",
-            ),
-        ),
-        pytest.param(
-            "\x1b(B",
-            "charset (tput sgr0)",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ESC ( B (designate G0 charset, emitted by `tput sgr0` before \\x1b[m) "
-                "is left in the text; intended: colour/terminal sequences are stripped",
-            ),
-        ),
+        ("\x1b7", "save cursor"),
+        ("\x1b(B", "charset (tput sgr0)"),
     ],
 )
 def test_escape_sequences_are_stripped(seq: str, name: str) -> None:

@@ -76,7 +76,7 @@ def test_slow_alerts_never_slow_the_child_and_none_is_lost(tmp_path: Path) -> No
     child.proc.wait(30)
     child.drain()
     child_done = time.monotonic() - started
-    pipeline.stop(timeout=60)
+    pipeline.stop()
     os.close(out_w)
     os.close(err_w)
     for reader in readers:
@@ -85,6 +85,7 @@ def test_slow_alerts_never_slow_the_child_and_none_is_lost(tmp_path: Path) -> No
     assert child_done < 3.5, child_done
     assert len(b"".join(drained).splitlines()) == 2000
     assert [d.values["n"] for d in slow.got] == list(range(2000))
-    assert len(notices) == 1 and "the disk is full" in notices[0]
+    failures = [n for n in notices if "failed" in n]
+    assert len(failures) == 1 and "the disk is full" in failures[0]
     assert pipeline.tally.sink_failures == {"BrokenSink": 2000}
     assert actions == []

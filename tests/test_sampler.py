@@ -188,12 +188,6 @@ def test_a_reaped_child_leaves_the_count() -> None:
         end_tree(parent, kids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a child that died but is not yet reaped (a zombie) is still counted: proc_count "
-    "stays 3.0 after one of the 2 children is killed; intended: only live processes count "
-    "(the sampler's own bookkeeping calls them 'live')",
-)
 def test_a_dead_unreaped_child_leaves_the_count(
     sleepers: tuple[subprocess.Popen[bytes], list[psutil.Process]],
 ) -> None:

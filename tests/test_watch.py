@@ -145,13 +145,6 @@ def stop_watch(proc: subprocess.Popen[bytes]) -> int:
             proc.wait()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unterminated last line of the rotated-away file is joined to the first line of "
-    "the new file (one splitter per path, not told about the rotation): the alert's line is "
-    "'writer died mid-liBOOM 5 in the new file'; intended: lines never span two files, the "
-    "line is 'BOOM 5 in the new file'",
-)
 def test_unterminated_line_does_not_run_into_the_rotated_file(workdir: Path) -> None:
     log = workdir / "logs" / "train.log"
     log.write_bytes(b"")

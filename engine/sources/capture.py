@@ -48,4 +48,7 @@ class Capture:
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:  # what a full disk left in the buffer is lost, not the run
+                pass

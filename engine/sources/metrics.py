@@ -61,6 +61,8 @@ class Sampler:
         for proc in procs:
             proc = self._procs.get(proc.pid, proc)  # keep the object: cpu_percent needs history
             try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    continue  # dead, only not yet reaped
                 with proc.oneshot():
                     cpu += proc.cpu_percent(None)
                     rss += proc.memory_info().rss

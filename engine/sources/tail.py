@@ -44,6 +44,8 @@ class Tailer:
         self.clock = clock
         self.interval = interval
         self._files: dict[str, _Followed] = {}
+        self._done: dict[tuple[int, int], int] = {}  # files read before (rotated away): offset
+        self._closed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         for path in self._matching():
@@ -62,12 +64,19 @@ class Tailer:
             st = os.fstat(handle.fileno())
         except OSError:
             return
-        offset = st.st_size if at_end else 0
+        if any(f.ident == _ident(st) for f in self._files.values()):
+            handle.close()  # the file we follow under its old name: picked up once drained
+            return
+        offset = st.st_size if at_end else self._done.pop(_ident(st), 0)
+        if offset > st.st_size:  # not the file we read before (its inode was reused)
+            offset = 0
         handle.seek(offset)
         self._files[path] = _Followed(path, handle, _ident(st), offset)
 
     def poll(self) -> None:
         """One pass: read what is new in every followed file, pick up new and rotated files."""
+        if self._closed:
+            return
         for path in self._matching():
             if path not in self._files:
                 self._open(path, at_end=False)
@@ -86,6 +95,9 @@ class Tailer:
         if st is None or _ident(st) != followed.ident:  # renamed or deleted: drained, move on
             followed.handle.close()
             del self._files[path]
+            if st is not None:  # renamed away: if it shows up under another name, go on from here
+                self._done[followed.ident] = followed.offset
+            self.on_chunk(path, self.clock(), b"")  # the end of this stream: no line spans two
             if st is not None:
                 self._open(path, at_end=False)
                 if path in self._files:
@@ -115,5 +127,6 @@ class Tailer:
         if self._thread is not None:
             self._thread.join(2.0)
         self.poll()
+        self._closed = True
         for followed in self._files.values():
             followed.handle.close()
