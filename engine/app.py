@@ -119,11 +119,19 @@ def run(rules: RuleSet, channels: ChannelSet, opts: RunOptions, verbose: bool = 
 
     stack = build(rules, channels, opts.state_dir, opts.dry_run, on_action, verbose)
     probe = ProbeListener(stack.pipeline.post_probe, time.time)
-    tailer = Tailer(opts.watch, stack.pipeline.post_chunk, time.time) if opts.watch else None
+    watch = [*opts.watch, *opts.preset.watch]
+    tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
     if tailer:
         tailer.start()
     supervisor.append(Supervisor(opts, stack.pipeline, stack.terminal, probe.path))
     install_signals(supervisor[0].on_signal)
+    if opts.preset.name or opts.preset.answers:
+        preset = opts.preset
+        stack.notice(
+            f"preset {preset.name or '(command line)'}: {len(preset.answers)} answers, "
+            f"keeping {', '.join(preset.keep) or 'nothing'}, "
+            f"following {', '.join(preset.watch) or 'no files'}"
+        )
     names = ", ".join(c.name for c in channels.channels if c.enabled)
     stack.notice(
         f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"

@@ -18,6 +18,7 @@ import click
 
 from engine import app, channelconf, delivery, packs, packtest, report, wizard
 from engine import lint as lint_mod
+from engine import preset as preset_mod
 from engine.channelconf import ChannelSet
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConfigError
@@ -61,6 +62,28 @@ def _load_channels(path: Path, project: str = "") -> ChannelSet:
         return channelconf.load(path, project)
     except ConfigError as exc:
         _fail([*report.problems_text(exc.problems), "fix channels.yaml (see: rlswarm-rules lint)"])
+
+
+def _preset(
+    command: Sequence[str],
+    name: str | None,
+    off: bool,
+    answers: Sequence[str],
+    keeps: Sequence[str],
+) -> preset_mod.Preset:
+    """The preset asked for (or the one the command implies), with the command line's extras."""
+    try:
+        name = None if off else (name or preset_mod.for_command(command))
+        base = preset_mod.load(name) if name else preset_mod.Preset()
+        extra = []
+        for item in answers:
+            if "=>" not in item:
+                _fail([f"--answer '{item}': write it as 'REGEX=>TEXT'"])
+            prompt, text = item.split("=>", 1)
+            extra.append(preset_mod.parse_answer(prompt, text))
+        return preset_mod.combine(base, extra, keeps)
+    except ConfigError as exc:
+        _fail(report.problems_text(exc.problems))
 
 
 def _load_rules(paths: Sequence[Path]) -> RuleSet:
@@ -239,6 +262,28 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--watch", "watch_files", multiple=True, help="Also tail this log file (glob ok).")
 @click.option("--no-patch", is_flag=True, help="Do not inject the probe and accelerate fix.")
 @click.option(
+    "--preset",
+    "preset_name",
+    metavar="NAME|FILE",
+    help="Answers to the launcher's questions, files to keep, logs to follow "
+    "(default: 'rlswarm' for run_rl_swarm.sh).",
+)
+@click.option("--no-preset", is_flag=True, help="Apply no preset, even to run_rl_swarm.sh.")
+@click.option(
+    "--answer",
+    "answers",
+    multiple=True,
+    metavar="'REGEX=>TEXT'",
+    help="Type TEXT and Enter when the output shows REGEX (repeatable).",
+)
+@click.option(
+    "--keep",
+    "keeps",
+    multiple=True,
+    metavar="GLOB",
+    help="Keep these files across restarts (put back if deleted).",
+)
+@click.option(
     "--dry-run", is_flag=True, help="Evaluate and print; write no journal, act on nothing."
 )
 @click.option(
@@ -264,6 +309,10 @@ def run_command(
     interval: float,
     watch_files: tuple[str, ...],
     no_patch: bool,
+    preset_name: str | None,
+    no_preset: bool,
+    answers: tuple[str, ...],
+    keeps: tuple[str, ...],
     dry_run: bool,
     demo_fault: str | None,
     channels_file: Path,
@@ -275,8 +324,11 @@ def run_command(
     if demo_fault and not demo:
         _fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
     rule_set = _load_rules(app.rule_paths(rules, demo))
+    command_line = list(command) or app.demo_command(demo_fault)
+    chosen = _preset(command_line, preset_name, no_preset, answers, keeps)
     opts = RunOptions(
-        command=list(command) or app.demo_command(demo_fault),
+        command=command_line,
+        preset=chosen,
         restart=restart,
         max_restarts=max_restarts,
         within=within,

@@ -19,12 +19,16 @@ from types import FrameType
 
 from engine.model import Action, Decision, Event, Sample
 from engine.pipeline import Pipeline
+from engine.preset import Preset
 from engine.probe import PROBE_DIR
 from engine.sources.capture import Capture
 from engine.sources.child import Child, Terminal, child_environment, describe_status
+from engine.sources.keep import Keeper
 from engine.sources.metrics import Sampler
+from engine.sources.prompts import Answerer
 
 Clock = Callable[[], float]
+KEEP_EVERY_S = 2.0
 
 
 @dataclass
@@ -41,6 +45,7 @@ class RunOptions:
     patch: bool = True
     dry_run: bool = False
     state_dir: Path = Path(".rlswarm")
+    preset: Preset = field(default_factory=Preset)
 
 
 @dataclass
@@ -104,6 +109,8 @@ class Supervisor:
         self._wake = threading.Event()
         self._child_ready = threading.Event()
         self._stdin_closed = False
+        keep = opts.preset.keep
+        self.keeper = Keeper(keep, opts.state_dir / "keep", Path.cwd()) if keep else None
 
     # --- called from other threads ------------------------------------------------------------
 
@@ -160,21 +167,27 @@ class Supervisor:
         env = child_environment(os.environ, str(PROBE_DIR) if self.opts.patch else None)
         env["RLSWARM_PROBE_SOCKET"] = self.probe_path
         self._peak_rss = 0.0
+        for path in self.keeper.restore() if self.keeper else []:
+            self.notice(f"put back {path}, kept from the last run")
         started = self.clock()
+        replies: list[Child] = []
+        answerer = Answerer(self.opts.preset.answers, lambda b: replies[0].send_input(b),
+                            self.notice)  # fmt: skip
+
+        def on_chunk(source: str, t: float, data: bytes) -> None:
+            if replies:
+                answerer.feed(source, data)
+            self.pipeline.post_chunk(source, t, data)
+
         try:
-            child = Child(
-                self.opts.command,
-                env,
-                self.terminal,
-                self.pipeline.post_chunk,
-                self.capture,
-                self.clock,
-            )
+            child = Child(self.opts.command, env, self.terminal, on_chunk, self.capture,
+                          self.clock)  # fmt: skip
         except OSError as exc:
             self.notice(f"cannot start {self.opts.command[0]}: {exc.strerror}")
             return 127, 0.0
+        replies.append(child)
         self.child = child
-        if self._stdin_closed:
+        if self._stdin_closed and not self.opts.preset.answers:
             child.close_input()
         self._child_ready.set()
         self.sampler.root_pid = child.pid
@@ -183,7 +196,11 @@ class Supervisor:
             Event(started, "start", {"pid": child.pid, "command": command, "attempt": attempt})
         )
         stopping_since: float | None = None
+        saved = 0.0
         while child.poll() is None:
+            if self.keeper is not None and time.monotonic() - saved > KEEP_EVERY_S:
+                self.keeper.save()
+                saved = time.monotonic()
             self._wake.wait(0.1)
             self._wake.clear()
             if self._signals_seen > 1:
@@ -196,6 +213,7 @@ class Supervisor:
                 elif time.monotonic() - stopping_since > self.opts.grace:
                     child.stop_tree(signal.SIGKILL, 0.0)
         child.drain()
+        child.release()
         child.stop_tree(signal.SIGTERM, min(self.opts.grace, 3.0))  # what the child left behind
         code, sig = describe_status(child.proc.returncode)
         runtime = self.clock() - started
@@ -260,8 +278,8 @@ class Supervisor:
             child = self.child
             if not data:
                 self._stdin_closed = True
-                if child is not None:
-                    child.close_input()
+                if child is not None and not self.opts.preset.answers:
+                    child.close_input()  # with answers to give, the child's stdin stays open
                 return
             if child is not None:
                 child.send_input(data)

@@ -75,6 +75,7 @@ def test_slow_alerts_never_slow_the_child_and_none_is_lost(tmp_path: Path) -> No
     )
     child.proc.wait(30)
     child.drain()
+    child.release()
     child_done = time.monotonic() - started
     pipeline.stop()
     os.close(out_w)

@@ -9,8 +9,10 @@ callback that must not block. Our stdin is forwarded to the child.
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import subprocess
+import termios
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +64,19 @@ class Terminal:
             self._write_all(fd, lead + text.encode("utf-8", "replace") + b"\n")
 
 
+def _quiet_pty() -> tuple[int, int]:
+    """A pseudo-terminal for the child's stdin, without echo (our own terminal echoes).
+
+    With a terminal on stdin, a launcher's `read -p "question? "` shows its
+    question as it does when started directly; with a pipe it would not.
+    """
+    master, slave = pty.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[3] &= ~termios.ECHO  # lflag
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    return master, slave
+
+
 def child_environment(base: Mapping[str, str], probe_dir: str | None) -> dict[str, str]:
     env = dict(base)
     env["PYTHONUNBUFFERED"] = "1"
@@ -90,16 +105,25 @@ class Child:
         self.capture = capture
         self.clock = clock
         self.started = clock()
-        self.proc = subprocess.Popen(
-            self.argv,
-            env=dict(env),
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            bufsize=0,
-        )
+        self._stdin_master, stdin_slave = _quiet_pty()
+        try:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=dict(env),
+                cwd=cwd,
+                stdin=stdin_slave,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                bufsize=0,
+            )
+        except OSError:
+            os.close(self._stdin_master)
+            raise
+        finally:
+            os.close(stdin_slave)
+        self._input_lock = threading.Lock()
+        self._input_open = True
         self.pid = self.proc.pid
         self.known: dict[int, psutil.Process] = {}
         self._pumps = [
@@ -131,23 +155,36 @@ class Child:
         return thread
 
     def send_input(self, data: bytes) -> bool:
-        """Forward bytes to the child's stdin; False once it no longer reads."""
-        stdin = self.proc.stdin
-        if stdin is None:
-            return False
-        try:
-            stdin.write(data)
-            stdin.flush()
-            return True
-        except (BrokenPipeError, ValueError, OSError):
-            return False
+        """Forward bytes to the child's stdin (a terminal); False once it no longer reads."""
+        with self._input_lock:
+            if not self._input_open:
+                return False
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._stdin_master, view) :]
+                return True
+            except OSError:
+                return False
 
     def close_input(self) -> None:
-        try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-        except OSError:
-            pass
+        """End of input, as Ctrl-D at the start of a line is on a terminal."""
+        with self._input_lock:
+            if self._input_open:
+                self._input_open = False
+                try:
+                    os.write(self._stdin_master, b"\x04")
+                except OSError:
+                    pass
+
+    def release(self) -> None:
+        """Close our end of the child's terminal once it has exited."""
+        with self._input_lock:
+            self._input_open = False
+            try:
+                os.close(self._stdin_master)
+            except OSError:
+                pass
 
     def poll(self) -> int | None:
         return self.proc.poll()
