@@ -9,12 +9,13 @@ as `channels.yaml:line: channel 'name': ...`; secrets never appear in one.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import apprise
 
@@ -168,6 +169,7 @@ def _channel(doc: Located, i: int, raw: Mapping[str, object], env: Mapping[str, 
             f"Apprise does not understand this URL (scheme '{scheme}'){hint}; "
             "see the Apprise wiki for the service's URL format"
         )
+    secrets += hidden_parts(url, privacy)
     return Channel(
         name=name,
         url=url,
@@ -184,6 +186,17 @@ def _channel(doc: Located, i: int, raw: Mapping[str, object], env: Mapping[str, 
         line=line,
         secrets=secrets,
     )
+
+
+_PARTS = re.compile(r"[/:@?&=#,;]")
+
+
+def hidden_parts(url: str, privacy: str) -> tuple[str, ...]:
+    """Parts of `url` that Apprise's privacy form hides (passwords, tokens, keys, SIDs),
+    so that a secret typed into channels.yaml itself is scrubbed like a `${NAME}` one."""
+    shown = unquote(privacy.split("://", 1)[-1])
+    parts = _PARTS.split(unquote(url.split("://", 1)[-1]))
+    return tuple(dict.fromkeys(p for p in parts if len(p) >= 6 and p not in shown))
 
 
 @cache

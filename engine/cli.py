@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-from engine import app, channelconf, delivery, packs, packtest, report, wizard
+from engine import app, channelconf, delivery, doctor, packs, packtest, report, wizard
 from engine import lint as lint_mod
 from engine import preset as preset_mod
 from engine.channelconf import ChannelSet
@@ -218,6 +218,48 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
         return parse_duration(value)
     except DurationError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+@main.command("doctor")
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="The training interpreter (default: .venv/bin/python here, else python3 on PATH).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--hosts",
+    "hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Check this host instead of the defaults (repeatable; port 443 when omitted).",
+)
+@click.option(
+    "--timeout",
+    default="3s",
+    show_default=True,
+    callback=_seconds,
+    help="Connect timeout per host; all hosts are tried at once.",
+)
+def doctor_command(python: str | None, fmt: str, hosts: tuple[str, ...], timeout: float) -> None:
+    """Pre-flight checks of the machine and the training environment (exit 1 if any is critical)."""
+    if timeout <= 0:
+        raise click.BadParameter("must be more than 0, e.g. 3s", param_hint="--timeout")
+    try:
+        targets = tuple(doctor.parse_host(h) for h in hosts) or doctor.DEFAULT_TARGETS
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--hosts") from None
+    try:
+        found = doctor.run(doctor.Options(python=python, hosts=targets, host_timeout=timeout))
+    except doctor.DoctorError as exc:
+        _fail([str(exc)])
+    if fmt == "json":
+        click.echo(json.dumps(doctor.render.as_json(found), indent=2))
+    else:
+        for line in doctor.render.text(found):
+            click.echo(line)
+    sys.exit(EXIT_FINDINGS if found.critical else 0)
 
 
 @main.command("run", context_settings={"allow_interspersed_args": False})

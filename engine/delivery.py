@@ -102,6 +102,8 @@ class Sender:
         builtin_channels.register()
         self.apprise = apprise.Apprise()
         self.apprise.add(channel.url)
+        for server in self.apprise:
+            server.request_rate_per_sec = 0  # Apprise's own pause between sends: the rate is ours
 
     def _run(self) -> None:
         while not self.owner.stopping.is_set():
@@ -137,7 +139,7 @@ class Sender:
         window = 60.0
         while self.sent_times and self.sent_times[0] <= now - window:
             self.sent_times.popleft()
-        return max(0, int(rate * window) - len(self.sent_times))
+        return max(0, round(rate * window) - len(self.sent_times))
 
     def _batches(self, items: list[Item], now: float) -> list[list[Item]]:
         """One item per message while the rate allows; the rest as one digest when it does not."""

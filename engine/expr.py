@@ -8,6 +8,7 @@ attribute access, indexing, comprehensions or lambdas.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -53,14 +54,34 @@ _ALLOWED = (
     ast.NotIn,
     ast.Is,
     ast.IsNot,
+    ast.keyword,  # rejected with its call
+    ast.Store,  # only inside what is rejected anyway (comprehensions, ':=')
 )
-_WHAT = {
+_WHAT: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access ('.')",
     ast.Subscript: "indexing ('[...]')",
     ast.Lambda: "lambda",
     ast.ListComp: "comprehensions",
     ast.GeneratorExp: "comprehensions",
     ast.NamedExpr: "assignment (':=')",
+    ast.arguments: "lambda",
+    ast.arg: "lambda",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.comprehension: "comprehensions",
+    ast.List: "a list ('[...]')",
+    ast.Tuple: "a tuple",
+    ast.Dict: "a mapping ('{...}')",
+    ast.Set: "a set ('{...}')",
+    ast.JoinedStr: "an f-string",
+    ast.FormattedValue: "an f-string",
+    ast.Starred: "'*'",
+    ast.Slice: "slicing",
+    ast.Await: "await",
+    **dict.fromkeys(
+        (ast.BitOr, ast.BitAnd, ast.BitXor, ast.Invert, ast.LShift, ast.RShift, ast.MatMult),
+        "bitwise operators ('|', '&', '^', '~', '<<', '>>', '@')",
+    ),
 }
 
 
@@ -92,38 +113,108 @@ class Expression:
         return None if value is None else bool(value)
 
 
-def _check(tree: ast.AST, known: Collection[str]) -> tuple[frozenset[str], list[str]]:
+MAX_DEPTH = 100
+MAX_LENGTH = 10_000
+_ASSIGN = re.compile(r"(?<![=!<>])=(?![=<>])")
+
+
+def _unknown(name: str, known: Collection[str], elsewhere: Mapping[str, str]) -> str:
+    if name in elsewhere:
+        return f"'{name}' is only available in {elsewhere[name]}"
+    return f"unknown name '{name}'{did_you_mean(name, known)}"
+
+
+def _call(node: ast.Call) -> str | None:
+    func = node.func
+    allowed = ", ".join(EXPRESSION_FUNCTIONS)
+    if isinstance(func, ast.Attribute):
+        return f"calling methods ({_dotted(func)}) is not allowed; only {allowed}"
+    if not isinstance(func, ast.Name) or func.id not in _FUNCTIONS:
+        called = f"{func.id}()" if isinstance(func, ast.Name) else "the result of an expression"
+        return f"calling {called} is not allowed; only {allowed}"
+    if node.keywords:
+        return f"{func.id}() takes no keyword arguments here"
+    return None
+
+
+def _dotted(node: ast.expr) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    head = node.id if isinstance(node, ast.Name) else "..."
+    return ".".join([head, *reversed(parts)])
+
+
+def _check(
+    tree: ast.AST, known: Collection[str] | None, elsewhere: Mapping[str, str]
+) -> tuple[frozenset[str], list[str]]:
     names: set[str] = set()
     errors: list[str] = []
-    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    callees = {id(n.func) for n in calls}
+    methods = {id(n) for c in calls if isinstance(c.func, ast.Attribute) for n in ast.walk(c.func)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            func = node.func
-            if not isinstance(func, ast.Name) or func.id not in _FUNCTIONS:
-                called = func.id if isinstance(func, ast.Name) else "this"
-                allowed = ", ".join(EXPRESSION_FUNCTIONS)
-                errors.append(f"calling {called}() is not allowed; only {allowed}")
-            elif node.keywords:
-                errors.append(f"{func.id}() takes no keyword arguments here")
+            problem = _call(node)
+            if problem:
+                errors.append(problem)
+        elif id(node) in methods:
+            continue  # reported with its call
         elif isinstance(node, ast.Name) and id(node) not in callees:
             names.add(node.id)
-            if node.id not in known:
-                errors.append(f"unknown name '{node.id}'{did_you_mean(node.id, known)}")
+            if known is not None and node.id not in known:
+                errors.append(_unknown(node.id, known, elsewhere))
         elif not isinstance(node, _ALLOWED):
             what = _WHAT.get(type(node), type(node).__name__)
-            errors.append(f"{what} is not allowed in an expression")
+            verb = "are" if what.endswith("s") else "is"
+            errors.append(f"{what} {verb} not allowed in an expression")
     return frozenset(names), errors
 
 
-def compile_expression(text: object, known: Collection[str]) -> Expression:
-    """Parse and check `text` against the names it may use; raise ExprError otherwise."""
+def _shown(text: str) -> str:
+    short = text if len(text) <= 80 else text[:77] + "..."
+    return short if short.isprintable() else repr(short)[1:-1]
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _parse(text: str) -> ast.Expression:
+    too_deep = "the expression is nested too deeply to parse; simplify it"
+    if len(text) > MAX_LENGTH:
+        size = f"{len(text)} characters long"
+        raise ExprError(f"the expression is {size}; keep it under {MAX_LENGTH}")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        hint = "; compare with '==', not '='" if _ASSIGN.search(text) else ""
+        message = str(exc.msg).split(". Maybe you meant")[0]
+        raise ExprError(f"cannot parse expression '{_shown(text)}': {message}{hint}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(too_deep) from None
+    except ValueError as exc:  # e.g. NUL characters, on older Pythons
+        raise ExprError(f"cannot parse expression: {exc}") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExprError(too_deep)
+    return tree
+
+
+def compile_expression(
+    text: object, known: Collection[str] | None, elsewhere: Mapping[str, str] | None = None
+) -> Expression:
+    """Parse and check `text` against the names it may use (None: any name); raise ExprError
+    otherwise. `elsewhere` names the rules where a name that is not known here is available."""
     if not isinstance(text, str) or not text.strip():
         raise ExprError(f"expected an expression such as 'mem_percent > 85', got {text!r}")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ExprError(f"cannot parse expression '{text}': {exc.msg}") from None
-    names, errors = _check(tree, known)
+    tree = _parse(text.strip())
+    names, errors = _check(tree, known, elsewhere or {})
     if errors:
         raise ExprError("; ".join(dict.fromkeys(errors)))
     evaluator = simpleeval.SimpleEval(functions=dict(_FUNCTIONS), names={})

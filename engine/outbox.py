@@ -80,7 +80,7 @@ class Outbox:
             )
             return db.total_changes - before
 
-    def due(self, channel: str, now: float, limit: int = 500) -> list[Item]:
+    def due(self, channel: str, now: float, limit: int = 100_000) -> list[Item]:
         """The pending items of `channel` in order, if its oldest one is due (else none).
 
         A channel is a queue: nothing overtakes an item that is waiting for its

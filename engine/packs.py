@@ -60,7 +60,8 @@ def test_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load(paths: Sequence[Path]) -> Compiled:
-    """Read and compile the packs under `paths`; every problem is in the result."""
+    """Read and compile the packs under `paths`; every problem is in the result, file by file
+    (in load order) and in line order within a file."""
     files, problems = pack_files(paths or default_paths())
     docs = []
     for file in files:
@@ -73,6 +74,8 @@ def load(paths: Sequence[Path]) -> Compiled:
         problems.append(Problem(where, 0, "no rule packs (*.yaml) found", code="io"))
     compiled = compile_packs(docs)
     compiled.problems[:0] = problems
+    order = {str(file): i for i, file in enumerate(files)}
+    compiled.problems.sort(key=lambda p: (order.get(p.path, -1), p.line))
     return compiled
 
 

@@ -1,8 +1,11 @@
-"""Checks on a rule's regex beyond "does it compile": empty matches, catastrophic backtracking."""
+"""A rule's regex: compiled without tracebacks or printed warnings, and checked beyond "does it
+compile": parser warnings (nested sets), empty matches, catastrophic backtracking."""
 
 from __future__ import annotations
 
 import re
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 try:  # the parser behind `re`; private, so every use is guarded
@@ -12,6 +15,67 @@ except ImportError:  # pragma: no cover - older Pythons
 
 _MAXREPEAT = getattr(_sre, "MAXREPEAT", 2**32 - 1)
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+
+
+_SET_CHARS = {  # the character re's FutureWarning is about, by the warning's wording
+    "nested set": "[",
+    "set difference": "-",
+    "set intersection": "&",
+    "set symmetric difference": "~",
+    "set union": "|",
+}
+_POSSIBLE = re.compile(r"Possible (?P<what>.+) at position (?P<at>\d+)")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The regex, or why it does not compile; and the warnings about it, each with its fix."""
+
+    regex: re.Pattern[str] | None
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def compile_regex(pattern: str, flags: int = 0) -> Compiled:
+    """`re.compile` with every failure as a message (re.error, too large, too deep), and
+    every warning: the parser's, empty matches, nested quantifiers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            regex = re.compile(pattern, flags)
+        except (RecursionError, MemoryError):
+            return Compiled(None, "the regular expression is nested too deeply; simplify it")
+        except (re.error, OverflowError, ValueError, TypeError) as exc:
+            return Compiled(None, f"bad regular expression: {exc}")
+    found = parser_warnings(pattern, flags)
+    if matches_empty(regex):
+        found.append("the regex matches an empty line, so it fires on every line")
+    if nested_quantifier(pattern, flags):
+        found.append(
+            "nested quantifiers (like '(a+)+') can backtrack for a very long time on some "
+            "lines; make the inner or outer repeat bounded or specific"
+        )
+    return Compiled(regex, None, tuple(found))
+
+
+def parser_warnings(pattern: str, flags: int = 0) -> list[str]:
+    """The warnings `re` would print for `pattern` (even when it is cached), with the fix."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _sre.parse(pattern, flags)
+        except Exception:
+            return []
+    return [_with_fix(str(w.message)) for w in caught]
+
+
+def _with_fix(message: str) -> str:
+    found = _POSSIBLE.fullmatch(message)
+    if not found or found["what"] not in _SET_CHARS:
+        return message
+    char = _SET_CHARS[found["what"]]
+    text = f"possible {found['what']} at position {found['at']}"
+    return f"{text}; write '\\{char}' for a literal '{char}' inside a character class"
 
 
 def matches_empty(regex: re.Pattern[str]) -> bool:
@@ -25,10 +89,12 @@ def nested_quantifier(pattern: str, flags: int = 0) -> bool:
     Such regexes can take exponential time on a line that almost matches.
     """
     try:
-        parsed = _sre.parse(pattern, flags)
-    except Exception:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _sre.parse(pattern, flags)
+        return _walk(list(parsed), inside_repeat=False)
+    except Exception:  # RecursionError on very deep patterns, or a pattern that does not parse
         return False
-    return _walk(list(parsed), inside_repeat=False)
 
 
 def _walk(items: list[Any], inside_repeat: bool) -> bool:

@@ -19,11 +19,11 @@ from engine.durations import format_duration
 
 Alert = Mapping[str, Any]
 
-LIMITS: Mapping[str, int] = {  # bytes of body per message, by Apprise scheme
-    "dingtalk": 20_000,
-    "wecombot": 4_096,
-    "feishu": 30_000,
-    "lark": 30_000,
+LIMITS: Mapping[str, int] = {  # bytes of body per message, below what each robot accepts
+    "dingtalk": 19_000,
+    "wecombot": 4_000,
+    "feishu": 19_000,
+    "lark": 19_000,
 }
 SMS_CHARS = 160
 CUT = "\n... (cut to fit: {n} more bytes)"

@@ -7,6 +7,7 @@ actionable message (unknown key with did-you-mean, wrong type with the fix).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
@@ -15,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from engine.errors import Problem, did_you_mean
-from engine.yamlio import JsonPath, Located
+from engine.yamlio import JsonPath, Located, owner
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -43,24 +44,33 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 def rule_id_at(doc: Located, where: JsonPath) -> str | None:
     """The id of the rule that `where` points into, when it has a readable one."""
-    if len(where) >= 2 and where[0] == "rules" and isinstance(where[1], int):
-        rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
-        if isinstance(rules, list) and where[1] < len(rules):
-            rule = rules[where[1]]
-            if isinstance(rule, dict) and isinstance(rule.get("id"), str):
-                return str(rule["id"])
-    return None
+    return owner(doc.data, where)[0]
 
 
 def validate(doc: Located, name: str) -> list[tuple[JsonPath, Problem]]:
     """Every structural problem of `doc` with where it is; empty when it fits the schema."""
-    problems: dict[tuple[JsonPath, str], tuple[JsonPath, Problem]] = {}
+    found: list[tuple[JsonPath, str]] = []
     for error in _validator(name).iter_errors(doc.data):
-        for where, message in _explain(error):
-            line = doc.line_of(where)
-            problem = Problem(doc.path, line, message, rule_id_at(doc, where), code="schema")
-            problems.setdefault((where, message), (where, problem))
+        found.extend(_explain(error))
+    problems: dict[tuple[JsonPath, str], tuple[JsonPath, Problem]] = {}
+    for where, message in _without_follow_ons(found):
+        rule, prefix = owner(doc.data, where)
+        problem = Problem(doc.path, doc.line_of(where), prefix + message, rule, code="schema")
+        problems.setdefault((where, message), (where, problem))
     return list(problems.values())
+
+
+_SUGGESTS = re.compile(r"unknown key '.*' \(did you mean '(?P<key>.*)'\?\)")
+
+
+def _without_follow_ons(found: list[tuple[JsonPath, str]]) -> list[tuple[JsonPath, str]]:
+    """Drop 'missing required key X' where an unknown key next to it already suggests X."""
+    suggested = set()
+    for where, message in found:
+        match = _SUGGESTS.fullmatch(message)
+        if match and where:
+            suggested.add((where[:-1], f"missing required key '{match['key']}'"))
+    return [(where, message) for where, message in found if (where, message) not in suggested]
 
 
 def _describe(value: object) -> str:
@@ -70,14 +80,25 @@ def _describe(value: object) -> str:
         return "a list"
     if value is None:
         return "nothing"
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, str) else repr(value)
+    text = f"{type(value).__name__} {value!r}" if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _key_name(where: JsonPath) -> str:
+    if len(where) >= 2 and isinstance(where[-1], int) and isinstance(where[-2], str):
+        return f"each item of '{where[-2]}'"
     for part in reversed(where):
         if isinstance(part, str):
             return f"'{part}'"
     return "this value"
+
+
+def _type_fix(wants: list[str], instance: object, hint: str | None) -> str:
+    if hint:
+        return f"; {hint}"
+    if "string" in wants and isinstance(instance, (bool, int, float)):
+        return "; quote it"
+    return ""
 
 
 def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[JsonPath, str]]:
@@ -99,13 +120,22 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[JsonPath, str]
         wants = [expected] if isinstance(expected, str) else list(expected)
         names = " or ".join(_TYPE_NAMES.get(w, w) for w in wants)
         got = _describe(error.instance)
-        fix = f"; {hint}" if hint else ""
-        yield where, f"{_key_name(where)} must be {names}, got {got}{fix}"
+        if "x-item" in sub:
+            yield where, f"{sub['x-item']}, got {got}"
+        else:
+            fix = _type_fix(wants, error.instance, hint)
+            yield where, f"{_key_name(where)} must be {names}, got {got}{fix}"
     elif kind == "enum":
         options = [str(o) for o in expected]
         got = str(error.instance)
         fix = did_you_mean(got, options) or f"; use one of: {', '.join(options)}"
         yield where, f"{_key_name(where)} is {_describe(error.instance)}{fix}"
+    elif "propertyNames" in error.relative_schema_path:
+        rule = "letters, digits and '_', not starting with a digit"
+        yield (
+            where,
+            f"{_key_name(where)}: the name {_describe(error.instance)} is not allowed; use {rule}",
+        )
     elif kind == "propertyNames":
         yield where, f"name {error.instance!r} is not allowed{'; ' + hint if hint else ''}"
     elif hint:

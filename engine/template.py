@@ -7,6 +7,7 @@ spec that does not fit the value falls back to the value's plain text.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -54,25 +55,44 @@ def _format(value: Value, spec: str) -> str:
     return str(value)
 
 
-def compile_template(text: object, known: Collection[str]) -> Template:
-    """Parse `text` and check its names; raise TemplateError with the fix otherwise."""
+MAX_WIDTH = 1000
+_BRACES = {
+    "Single '}' encountered in format string": "a '}' closes nothing",
+    "Single '{' encountered in format string": "a '{' is never closed",
+    "expected '}' before end of string": "a '{' is never closed",
+}
+_NUMBERS = re.compile(r"\d+")
+
+
+def compile_template(
+    text: object, known: Collection[str] | None, elsewhere: Mapping[str, str] | None = None
+) -> Template:
+    """Parse `text` and check its names (None: any name); raise TemplateError with the fix
+    otherwise. `elsewhere` names the rules where a name that is not known here is available."""
     if not isinstance(text, str):
         raise TemplateError(f"expected text, got {text!r}")
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise TemplateError(f"{exc}; write '{{{{' and '}}}}' for literal braces") from None
+        why = _BRACES.get(str(exc), str(exc))
+        raise TemplateError(f"{why}; write '{{{{' and '}}}}' for literal braces") from None
     parts: list[tuple[str, str | None, str]] = []
     for literal, name, spec, conversion in parsed:
         if name is None:
             parts.append((literal, None, ""))
             continue
-        _check_field(name, spec or "", conversion, known)
+        _check_field(name, spec or "", conversion, known, elsewhere or {})
         parts.append((literal, name, spec or ""))
     return Template(text, tuple(parts))
 
 
-def _check_field(name: str, spec: str, conversion: str | None, known: Collection[str]) -> None:
+def _check_field(
+    name: str,
+    spec: str,
+    conversion: str | None,
+    known: Collection[str] | None,
+    elsewhere: Mapping[str, str],
+) -> None:
     if name == "":
         raise TemplateError("empty field '{}'; name a value, e.g. '{line}'")
     if not set(name) <= _IDENT_CHARS:
@@ -84,12 +104,33 @@ def _check_field(name: str, spec: str, conversion: str | None, known: Collection
         raise TemplateError(f"conversion '!{conversion}' in '{{{name}}}' is not allowed")
     if "{" in spec:
         raise TemplateError(f"nested field in the format of '{{{name}}}' is not allowed")
-    if name not in known:
+    if known is not None and name not in known:
+        if name in elsewhere:
+            raise TemplateError(f"'{{{name}}}' is only available in {elsewhere[name]}")
         raise TemplateError(f"unknown name '{{{name}}}'{did_you_mean(name, known)}")
+    _check_spec(name, spec)
+
+
+def _check_spec(name: str, spec: str) -> None:
+    """The format spec works for a number or for text, and asks for no huge width."""
+    if any(_too_wide(n) for n in _NUMBERS.findall(spec)):
+        raise TemplateError(
+            f"format '{_short(spec)}' of '{{{name}}}' is too wide; keep widths and precisions "
+            f"at most {MAX_WIDTH}"
+        )
     try:
         format(0.0, spec)
-    except ValueError:
+    except (ValueError, OverflowError):
         try:
             format("", spec)
-        except ValueError:
-            raise TemplateError(f"format '{spec}' of '{{{name}}}' is not valid") from None
+        except (ValueError, OverflowError):
+            raise TemplateError(f"format '{_short(spec)}' of '{{{name}}}' is not valid") from None
+
+
+def _too_wide(digits: str) -> bool:
+    digits = digits.lstrip("0")
+    return len(digits) > len(str(MAX_WIDTH)) or int(digits or "0") > MAX_WIDTH
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."

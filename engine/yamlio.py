@@ -2,13 +2,14 @@
 
 `parse(text, path)` turns a document into plain dicts, lists and scalars, and
 remembers the line of every mapping, sequence, key and item so that later
-stages can point at the exact place. Duplicate keys, non-string keys, anchors
-and aliases, several documents and empty documents are errors.
+stages can point at the exact place. Duplicate keys, non-string keys, tags,
+anchors and aliases, several documents, empty documents and nesting deeper
+than MAX_DEPTH are errors; PyYAML's own errors become messages with a fix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,15 @@ import yaml
 from engine.errors import ConfigError, Problem
 
 JsonPath = tuple[str | int, ...]
+MAX_DEPTH = 100
+_STANDARD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "null"})
+_TYPED = {
+    "int": ("a whole number", "3"),
+    "float": ("a number", "1.5"),
+    "bool": ("true or false", "true"),
+}
+_IMPLICIT = {"timestamp": "a date", **{k: v[0] for k, v in _TYPED.items()}}
 
 
 @dataclass
@@ -37,100 +47,315 @@ class Located:
         return 1
 
 
+def owner(data: Any, where: JsonPath) -> tuple[str | None, str]:
+    """Who `where` belongs to: (the rule id, for Problem.rule; a prefix naming the signal)."""
+    if len(where) < 2 or not isinstance(where[1], int) or not isinstance(data, dict):
+        return None, ""
+    items = data.get(where[0])
+    item = items[where[1]] if isinstance(items, list) and where[1] < len(items) else None
+    if not isinstance(item, dict):
+        return None, ""
+    if where[0] == "rules" and isinstance(item.get("id"), str):
+        return str(item["id"]), ""
+    if where[0] == "signals" and isinstance(item.get("name"), str):
+        return None, f"signal '{item['name']}': "
+    return None, ""
+
+
+def _line(mark: Any) -> int:
+    return mark.line + 1 if mark is not None else 1
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_STANDARD) :] if tag.startswith(_STANDARD) else tag
+
+
+def _subject(where: JsonPath) -> str:
+    return f"'{where[-1]}'" if where and isinstance(where[-1], str) else "this value"
+
+
+def _allowed_tags(node: yaml.Node) -> frozenset[str]:
+    if isinstance(node, yaml.MappingNode):
+        return frozenset({"map"})
+    if isinstance(node, yaml.SequenceNode):
+        return frozenset({"seq"})
+    return _SCALAR_TAGS
+
+
+def _unreadable(node: yaml.Node, where: JsonPath, exc: Exception, explicit: bool) -> str:
+    """Why a scalar cannot be read: a '!!int' tag on a word, or a date that does not exist."""
+    value, subject = str(node.value), _subject(where)
+    kind = str(node.tag).removeprefix(_STANDARD)
+    if explicit and kind in _TYPED:
+        what, sample = _TYPED[kind]
+        example = f"'{where[-1]}: {sample}'" if subject != "this value" else f"'{sample}'"
+        if not value:
+            return f"{subject} is '!!{kind}' with no value; write {what}, e.g. {example}"
+        return f"{subject} is '!!{kind} {value}', which is not {what}; write e.g. {example}"
+    looks = f", which looks like {_IMPLICIT[kind]} but is not one" if kind in _IMPLICIT else ""
+    reason = str(exc).splitlines()[0] if type(exc) is ValueError else ""
+    why = f" ({reason})" if reason else ""
+    return f"{subject} is '{value}'{looks}{why}; put it in quotes to use it as text"
+
+
 class _Builder:
-    def __init__(self, path: str) -> None:
-        self.path = path
+    """Plain data from a composed node tree; problems are kept with their path."""
+
+    def __init__(self, explicit: dict[int, str]) -> None:
         self.lines: dict[JsonPath, int] = {}
-        self.problems: list[Problem] = []
+        self.found: list[tuple[JsonPath, int, str]] = []
+        self._explicit = explicit  # tags written in the text, by position
         self._scalars = yaml.SafeLoader("")
 
+    def problems(self, path: str, data: Any) -> list[Problem]:
+        out = []
+        for where, line, message in self.found:
+            rule, prefix = owner(data, where)
+            out.append(Problem(path, line, prefix + message, rule, code="yaml"))
+        return out
+
     def build(self, node: yaml.Node, where: JsonPath) -> Any:
-        self.lines[where] = node.start_mark.line + 1
+        self.lines[where] = _line(node.start_mark)
+        if not self._tag_ok(node, where):
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, where)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*where, i)) for i, item in enumerate(node.value)]
         return self._scalar(node, where)
 
+    def _tag_ok(self, node: yaml.Node, where: JsonPath) -> bool:
+        tag = self._explicit.get(node.start_mark.index)
+        if tag is None or tag.removeprefix(_STANDARD) in _allowed_tags(node):
+            return True
+        message = f"YAML tags ('{_tag_name(tag)}') are not allowed; write the value itself"
+        self._add(node, where, message)
+        return False
+
     def _scalar(self, node: yaml.Node, where: JsonPath) -> Any:
         try:
             return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            self.problems.append(self._problem(node, f"unreadable value: {exc}"))
+        except Exception as exc:  # PyYAML's constructors raise ValueError, IndexError...
+            explicit = node.start_mark.index in self._explicit
+            self._add(node, where, _unreadable(node, where, exc, explicit))
             return None
 
     def _mapping(self, node: yaml.MappingNode, where: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(self._problem(key_node, "merge keys ('<<') are not allowed"))
+            if key_node.tag == _STANDARD + "merge":
+                self._add(key_node, where, "merge keys ('<<') are not allowed")
                 continue
-            key = self._scalar(key_node, where)
-            if not isinstance(key, str):
-                text = getattr(key_node, "value", key)
-                msg = f"key {text!r} must be a string (quote it)"
-                self.problems.append(self._problem(key_node, msg))
+            key = self._key(key_node, where)
+            if key is None:
                 continue
             key_path: JsonPath = (*where, key)
             if key in out:
                 first = self.lines.get(key_path, 0)
                 msg = f"duplicate key '{key}' (first at line {first}); keep only one"
-                self.problems.append(self._problem(key_node, msg))
+                self._add(key_node, where, msg)
                 continue
-            self.lines[key_path] = key_node.start_mark.line + 1
+            self.lines[key_path] = _line(key_node.start_mark)
             out[key] = self.build(value_node, key_path)
-            self.lines[key_path] = key_node.start_mark.line + 1
+            self.lines[key_path] = _line(key_node.start_mark)
         return out
 
-    def _problem(self, node: yaml.Node, message: str) -> Problem:
-        return Problem(self.path, node.start_mark.line + 1, message, code="yaml")
+    def _key(self, node: yaml.Node, where: JsonPath) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            shape = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
+            self._add(node, where, f"a key must be a name, not {shape}")
+            return None
+        if not self._tag_ok(node, where):
+            return None
+        try:
+            key = self._scalars.construct_object(node, deep=True)
+        except Exception:  # e.g. a date that does not exist: quoting fixes it too
+            key = None
+        if not isinstance(key, str):
+            text = str(node.value)
+            message = f"key '{text}' must be a string (quote it)"
+            self._add(node, where, message if text else "a key is missing before ':'")
+            return None
+        return key
+
+    def _add(self, node: yaml.Node, where: JsonPath, message: str) -> None:
+        self.found.append((where, _line(node.start_mark), message))
 
 
-def _reject_aliases(text: str, path: str) -> Iterator[Problem]:
+# --- the text: events first (depth, aliases, tags, documents), then the node tree ------------
+
+
+@dataclass
+class _Scan:
+    problems: list[Problem] = field(default_factory=list)
+    documents: list[int] = field(default_factory=list)  # the line each document starts on
+    explicit: dict[int, str] = field(default_factory=dict)  # position -> tag written there
+
+
+def _scan(text: str, path: str) -> _Scan:
+    scan = _Scan()
+    depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            line = event.start_mark.line + 1 if event.start_mark else 1
-            yield Problem(path, line, "anchors and aliases ('*name') are not allowed", code="yaml")
+        line = _line(event.start_mark)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                msg = f"not valid YAML: nested too deeply (more than {MAX_DEPTH} levels)"
+                raise ConfigError([Problem(path, line, msg, code="yaml")])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            msg = "anchors and aliases ('*name') are not allowed"
+            scan.problems.append(Problem(path, line, msg, code="yaml"))
+        elif isinstance(event, yaml.DocumentStartEvent):
+            scan.documents.append(line)
+        tag = getattr(event, "tag", None)
+        if isinstance(tag, str) and tag != "!" and event.start_mark is not None:
+            scan.explicit[event.start_mark.index] = tag
+    return scan
+
+
+_FLOW = {"while parsing a flow mapping": "{", "while parsing a flow sequence": "["}
+_SPECIAL = "',', '[', ']', '{', '}' or ': '"
+_TAB_START = re.compile(r"found character '\\t' that cannot start any token")
+_BAD_START = re.compile(r"found character '(.)' that cannot start any token")
+_ESCAPE = re.compile(r"found unknown escape character '(.+)'")
+
+
+def _explain(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
+    """Where a syntax error is and what to do about it, in the user's terms."""
+    problem = str(exc.problem or exc.context or "unknown error")
+    mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
+    got = problem.rsplit("but got ", 1)[-1]
+    if exc.context in _FLOW and context is not None and "but got" in problem:
+        expected = problem.split(", but got")[0]
+        where = "the file ends" if got == "'<stream end>'" else f"got {got} on line {_line(mark)}"
+        if got == "'<stream end>'" or (mark is not None and mark.line > context.line):
+            bracket = _FLOW[exc.context]
+            return _line(context), f"this '{bracket}' is never closed ({expected}, but {where})"
+        if got != "':'":
+            return _line(mark), f"{problem}; put a value that contains {_SPECIAL} in quotes"
+    if problem == "mapping values are not allowed here" and mark is not None:
+        before = _text_line(text, mark.line)[: mark.column]
+        if ": " not in before and "- " not in before:
+            return _line(
+                mark
+            ), "this key is indented under a line that already has a value; align it"
+    if problem == "mapping values are not allowed here" or got == "':'":
+        return _line(mark), f"{problem}; put a value that contains ': ' in quotes"
+    if _TAB_START.fullmatch(problem) and mark is not None:
+        before = _text_line(text, mark.line)[: mark.column]
+        if not before.strip():
+            return _line(mark), "a tab indents this line; YAML indents with spaces"
+        return _line(mark), "a tab cannot start a value here; use spaces"
+    found = _BAD_START.fullmatch(problem)
+    if found:
+        return _line(mark), f"a value cannot start with '{found[1]}'; put the value in quotes"
+    if exc.context == "while scanning a quoted scalar" and "end of stream" in problem:
+        return _line(context), "this quoted value is never closed; add the closing quote"
+    escape = _ESCAPE.fullmatch(problem)
+    if escape:
+        bad = "\\" + escape[1]
+        fix = f"write '\\{bad}', or use single quotes (best for regexes)"
+        return _line(mark), f"'{bad}' is not an escape in a double-quoted value; {fix}"
+    return _explain_more(exc, problem, mark, text)
+
+
+def _text_line(text: str, index: int) -> str:
+    """Line `index` (0-based) as PyYAML counts lines."""
+    lines = re.split("\r\n|[\r\n\x85\u2028\u2029]", text)
+    return lines[index] if index < len(lines) else ""
+
+
+def _explain_more(
+    exc: yaml.MarkedYAMLError, problem: str, mark: yaml.Mark | None, text: str
+) -> tuple[int, str]:
+    if problem == "expected <block end>, but found ':'":
+        return _line(mark), "a key is missing before ':'; write 'name: value'"
+    if problem.startswith("expected <block end>"):
+        return _line(mark), "this line is indented differently from the lines around it; align it"
+    if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+        return _line(exc.context_mark), "this line has no ':' after its key; write 'key: value'"
+    if exc.context in ("while scanning an alias", "while scanning an anchor"):
+        return _line(mark), "a value cannot start with '*' or '&'; put the value in quotes"
+    if problem.startswith("expected the node content, but found '<"):
+        return _line(mark), "a value is missing here; write one or remove the line"
+    if problem == "sequence entries are not allowed here":
+        fix = "put it on its own line under its key, or quote a value that starts with '- '"
+        return _line(mark), f"a list item ('- ') cannot start here; {fix}"
+    if problem.startswith("expected the node content, but found"):
+        return _line(
+            mark
+        ), f"a value cannot start with {problem.rsplit(' ', 1)[-1]}; put it in quotes"
+    if problem.startswith("expected '<document start>'"):
+        ended = "text after the end of the document ('...'); remove the '...' line"
+        directive = "'%' directives are not supported; remove this line"
+        if "\n..." in "\n" + text:
+            return _line(mark), ended
+        lines = text.splitlines()
+        return next((i + 1 for i, line in enumerate(lines) if line.startswith("%")), 1), directive
+    if (exc.context or "").endswith(" tag") or "tag handle" in problem:
+        return _line(mark), "YAML tags ('!name') are not allowed; write the value itself"
+    return _line(mark), problem
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, path: str) -> Problem:
+    last = max(1, len(text.splitlines()))
+    if isinstance(exc, yaml.MarkedYAMLError):
+        line, message = _explain(exc, text)
+    elif isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else 0
+        message = f"the character U+{code:04X} is not allowed in YAML; remove it"
+    else:
+        line, message = 1, str(exc).splitlines()[0]
+    return Problem(path, min(line, last), f"not valid YAML: {message}", code="yaml")
+
+
+def _empty(text: str, path: str) -> ConfigError:
+    comments = any(line.strip().startswith("#") for line in text.splitlines())
+    message = "the file has nothing but comments" if comments else "the file is empty"
+    return ConfigError([Problem(path, 1, message, code="empty")])
 
 
 def parse(text: str, path: str) -> Located:
     """Parse one YAML document; raise ConfigError with every problem found."""
     try:
-        problems = list(_reject_aliases(text, path))
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise ConfigError(
-            [Problem(path, line, f"not valid YAML: {exc.problem}", code="yaml")]
-        ) from None
+        scan = _scan(text, path)
+        if scan.problems:
+            raise ConfigError(scan.problems)
+        if not scan.documents:
+            raise _empty(text, path)
+        if len(scan.documents) > 1:
+            msg = "only one YAML document per file ('---' starts a second one)"
+            raise ConfigError([Problem(path, scan.documents[1], msg, code="yaml")])
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:  # a stream with one document always has a node; for mypy
+            raise _empty(text, path)
+        builder = _Builder(scan.explicit)
+        data = builder.build(node, ())
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(path, 1, f"not valid YAML: {exc}", code="yaml")]) from None
-    if problems:
-        raise ConfigError(problems)
-    if len(nodes) != 1:
-        if not nodes:
-            raise ConfigError([Problem(path, 1, "the file is empty", code="empty")])
-        line = nodes[1].start_mark.line + 1
-        msg = "only one YAML document per file ('---' starts a second one)"
-        raise ConfigError([Problem(path, line, msg, code="yaml")])
-    builder = _Builder(path)
-    data = builder.build(nodes[0], ())
-    if builder.problems:
-        raise ConfigError(builder.problems)
+        raise ConfigError([_syntax_problem(exc, text, path)]) from None
+    except (RecursionError, MemoryError):  # MAX_DEPTH keeps this from happening
+        msg = "not valid YAML: nested too deeply"
+        raise ConfigError([Problem(path, 1, msg, code="yaml")]) from None
+    if builder.found:
+        raise ConfigError(builder.problems(path, data))
     return Located(path, data, builder.lines)
 
 
 def read(path: Path) -> Located:
     """Read and parse a file; unreadable or non-UTF-8 files become a ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [Problem(str(path), 1, f"not UTF-8 text: {exc.reason}", code="io")]
-        ) from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             [Problem(str(path), 0, f"cannot read: {exc.strerror}", code="io")]
         ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        msg = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        raise ConfigError([Problem(str(path), line, msg, code="io")]) from None
     return parse(text, str(path))

@@ -1,7 +1,12 @@
-"""Apprise notification plugins that Apprise itself lacks: Aliyun SMS and Tencent Cloud SMS.
+"""This project's Apprise notification plugins.
 
-Call :func:`register` once (more is harmless) before adding ``aliyunsms://`` or
-``tencentsms://`` URLs to an ``apprise.Apprise`` object.
+- Aliyun SMS (``aliyunsms://``) and Tencent Cloud SMS (``tencentsms://``), which Apprise lacks;
+- DingTalk (``dingtalk://``), WeCom bot (``wecombot://``), Feishu (``feishu://``) and Lark
+  (``lark://``), which replace Apprise 2.2.0's plugins of the same schemes and URL forms: those
+  double-encode DingTalk's signature, count a robot's error code in an HTTP 200 reply as success,
+  send markdown to WeCom and Feishu as plain text, and glue the title onto the body.
+
+Call :func:`register` once (more is harmless) before adding such URLs to an ``apprise.Apprise``.
 """
 
 from __future__ import annotations
@@ -9,18 +14,38 @@ from __future__ import annotations
 from apprise.manager_plugins import NotificationManager
 
 from engine.plugins.aliyun_sms import NotifyAliyunSms
+from engine.plugins.dingtalk import NotifyDingTalk
+from engine.plugins.feishu import NotifyFeishu, NotifyLark
 from engine.plugins.tencent_sms import NotifyTencentSms
+from engine.plugins.wecom import NotifyWeComBot
 
-PLUGINS = (NotifyAliyunSms, NotifyTencentSms)
+PLUGINS = (
+    NotifyAliyunSms,
+    NotifyTencentSms,
+    NotifyDingTalk,
+    NotifyWeComBot,
+    NotifyFeishu,
+    NotifyLark,
+)
 
-__all__ = ["PLUGINS", "NotifyAliyunSms", "NotifyTencentSms", "register"]
+__all__ = [
+    "PLUGINS",
+    "NotifyAliyunSms",
+    "NotifyDingTalk",
+    "NotifyFeishu",
+    "NotifyLark",
+    "NotifyTencentSms",
+    "NotifyWeComBot",
+    "register",
+]
 
 
 def register() -> None:
-    """Make ``aliyunsms://`` and ``tencentsms://`` known to Apprise in this process.
+    """Make this project's schemes known to Apprise in this process, ours taking precedence.
 
-    Idempotent: a scheme already mapped to our class is left alone; one that is unknown, or was
-    taken by something else (or dropped by an Apprise plugin reload), is (re)mapped to ours.
+    Idempotent: a scheme already mapped to our class is left alone; one that is unknown, mapped
+    to Apprise's own plugin or to something else (or dropped by an Apprise plugin reload), is
+    (re)mapped to ours with ``force=True``.
     """
     manager = NotificationManager()  # Apprise's process-wide singleton, the same as apprise.N_MGR
     for plugin in PLUGINS:
