@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from engine.durations import format_duration
 from engine.lifecycle import Episode, Gate, State
@@ -260,14 +261,13 @@ class Engine:
         text = block.texts[hit.line]
         values.update(line=text, source=block.source, line_no=block.line_nos[hit.line])
         group = trig.group_by.render(captures) if trig.group_by else ""
-        draft = self._draft(target, t, group, values)
-        draft = replace(
-            draft,
-            source=block.source,
-            line=text,
-            line_no=block.line_nos[hit.line],
-            context=self._context_before(block, hit.line, trig.context),
-        )
+        where = {
+            "source": block.source,
+            "line": text,
+            "line_no": block.line_nos[hit.line],
+            "context": self._context_before(block, hit.line, trig.context),
+        }
+        draft = self._draft(target, t, group, values, where)
         return [self._occurrence(target, draft, trig.count, trig.within)]
 
     def _on_signal(self, signal: Signal, match: re.Match[str], t: float) -> list[Decision]:
@@ -316,7 +316,14 @@ class Engine:
 
     # --- instantaneous rules: count/within, cooldown, silences ----------------------------
 
-    def _draft(self, rule: Rule, t: float, group: str, values: dict[str, Value]) -> Decision:
+    def _draft(
+        self,
+        rule: Rule,
+        t: float,
+        group: str,
+        values: dict[str, Value],
+        where: Mapping[str, Any] | None = None,
+    ) -> Decision:
         values.update(
             rule=rule.id,
             severity=rule.severity.label,
@@ -336,6 +343,7 @@ class Engine:
             channels=rule.channels,
             values=values,
             action=rule.action,
+            **(where or {}),
         )
 
     def _occurrence(self, rule: Rule, draft: Decision, count: int, within: float) -> Decision:

@@ -40,41 +40,57 @@ class Splitter:
         self._skipping = False  # inside the dropped tail of an over-long segment
 
     def feed(self, data: bytes) -> tuple[list[str], list[int]]:
-        fast = self._plain_lines(data)
-        if fast is not None:
-            return fast
         texts: list[str] = []
         numbers: list[int] = []
-        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        if last < 0:
-            self._hold(data)
-            return texts, numbers
         start = 0
-        for match in _ENDS.finditer(data, 0, last + 1):
-            self._hold(data[start : match.start()])
+        if self._pending or self._skipping:  # finish the segment left open by the last chunk
+            end = _ENDS.search(data)
+            if end is None:
+                self._hold(data)
+                return texts, numbers
+            self._hold(data[: end.start()])
             self._emit(texts, numbers)
-            if match.group() == b"\n":
-                self.line_no += 1
-            start = match.end()
-        self._hold(data[last + 1 :])
+            self.line_no += end.group() == b"\n"
+            start = end.end()
+        last = max(data.rfind(b"\n", start), data.rfind(b"\r", start))
+        if last >= start:
+            region = data[start : last + 1]
+            if not self._bulk(region, texts, numbers):
+                self._one_by_one(region, texts, numbers)
+            start = last + 1
+        self._hold(data[start:])
         return texts, numbers
 
-    def _plain_lines(self, data: bytes) -> tuple[list[str], list[int]] | None:
-        """The same result, in bulk, for the common chunk: whole lines, no `\r`, no escapes."""
-        end = data.rfind(b"\n")
-        if self._pending or self._skipping or end < 0 or b"\r" in data or b"\x1b" in data:
-            return None
-        body = data[:end]
-        if max(map(len, body.split(b"\n"))) > self.max_line:
-            return None
-        lines = body.decode("utf-8", errors="replace").split("\n")
+    def _bulk(self, region: bytes, texts: list[str], numbers: list[int]) -> bool:
+        """Whole segments ending `region`, in bulk; False when a line is over the cap."""
+        if max(map(len, region.split(b"\n"))) > self.max_line:
+            return False
+        text = region.decode("utf-8", errors="replace")
+        if "\x1b" in text:
+            text = strip_ansi(text)  # escape sequences never hold a line end
+        lines = text.split("\n")
         first = self.line_no
-        self.line_no += len(lines)
-        self._hold(data[end + 1 :])
-        keep = [i for i, line in enumerate(lines) if line]
-        if len(keep) == len(lines):
-            return lines, list(range(first, first + len(lines)))
-        return [lines[i] for i in keep], [first + i for i in keep]
+        self.line_no += len(lines) - 1  # the last piece follows the last \n: empty, or \r-ended
+        if "\r" not in text:
+            for i, line in enumerate(lines):
+                if line:
+                    texts.append(line)
+                    numbers.append(first + i)
+            return True
+        for i, line in enumerate(lines):
+            for part in line.split("\r") if "\r" in line else (line,):
+                if part:
+                    texts.append(part)
+                    numbers.append(first + i)
+        return True
+
+    def _one_by_one(self, region: bytes, texts: list[str], numbers: list[int]) -> None:
+        start = 0
+        for end in _ENDS.finditer(region):
+            self._hold(region[start : end.start()])
+            self._emit(texts, numbers)
+            self.line_no += end.group() == b"\n"
+            start = end.end()
 
     def flush(self) -> tuple[list[str], list[int]]:
         """The last, unterminated segment (if any), e.g. at the end of a file; it ends its line."""
