@@ -17,6 +17,8 @@ METRICS: Mapping[str, str] = {
     "disk_free_gb": "free space on the working directory's file system, GB",
     "disk_percent": "space used on the working directory's file system, percent",
     "load1": "1-minute load average",
+    "mem_pressure_percent": "macOS memory pressure, percent (100 - kern.memorystatus_level); "
+    "absent on other systems",
     # supervised process tree
     "proc_cpu_percent": "CPU of the supervised process tree, percent of one core",
     "proc_rss_gb": "resident memory of the supervised process tree, GB",

@@ -221,3 +221,13 @@ def test_cost_of_one_sample(
             f"\nSampler.sample() {label}: median {median * 1e3:.3f} ms "
             f"(min {min(times) * 1e3:.3f}, max {max(times) * 1e3:.3f}) over 50 calls"
         )
+
+
+def test_macos_memory_pressure_is_read_from_the_kernel_level() -> None:
+    from engine.sources.metrics import macos_memory_pressure
+
+    assert macos_memory_pressure(lambda: "73\n") == 27.0
+    assert macos_memory_pressure(lambda: "garbage") is None
+    assert macos_memory_pressure(lambda: "140") == 0.0  # clamped
+    if sys.platform != "darwin":
+        assert macos_memory_pressure() is None

@@ -9,6 +9,9 @@ accelerator memory come from the runner and the probe.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
@@ -46,6 +49,9 @@ class Sampler:
             values.update(disk_free_gb=disk.free / GB, disk_percent=disk.percent)
         except OSError:
             pass
+        pressure = macos_memory_pressure()
+        if pressure is not None:
+            values["mem_pressure_percent"] = pressure
         return values
 
     def tree(self, pid: int) -> dict[str, float]:
@@ -84,3 +90,28 @@ def _open_files(proc: psutil.Process) -> int:
         return proc.num_fds()
     except (AttributeError, psutil.Error):  # num_fds is POSIX only
         return 0
+
+
+def macos_memory_pressure(read: Callable[[], str] | None = None) -> float | None:
+    """macOS's memory pressure in percent, from `sysctl kern.memorystatus_level` (the share of
+    memory the kernel considers free); None elsewhere or when it cannot be read."""
+    if read is None:
+        if sys.platform != "darwin":
+            return None
+        read = _sysctl_level
+    try:
+        level = float(read().strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return max(0.0, min(100.0, 100.0 - level))
+
+
+def _sysctl_level() -> str:
+    done = subprocess.run(
+        ["sysctl", "-n", "kern.memorystatus_level"],
+        capture_output=True,
+        text=True,
+        timeout=2,
+        check=True,
+    )
+    return done.stdout
