@@ -1,0 +1,1 @@
+"""The commands of the `rlswarm-rules` CLI, one module per topic."""
