@@ -1,14 +1,20 @@
-"""The shipped rule packs against the RL-Swarm log corpus (../shared/corpus/rlswarm).
+"""The shipped rule packs against the RL-Swarm log corpora.
 
-Every case of the corpus is replayed through `rules/` in its own log time. A failure case
-(`alert: true` in labels.yaml) must raise at least one notification whose `category` label
-is the case's category, at the labelled severity or one level off (the output says which);
-a healthy or harmless case (`alert: false`) must raise nothing at error level or above.
+Two sets of real excerpts, each a folder of `*.log` files with a `labels.yaml`:
+
+* ``dev``: the shared development corpus (../shared/corpus/rlswarm, skipped when absent);
+* ``extra``: more real excerpts from gensyn-ai/rl-swarm issues and community guides
+  (tests/corpus_extra), none of them in the development set.
+
+Every case is replayed through `rules/` in its own log time. A failure case (`alert: true`)
+must raise at least one notification whose `category` label is the case's category, at the
+labelled severity or one level off (the output says which); a healthy or harmless case
+(`alert: false`) must raise nothing at error level or above.
 
 Replay carries only log lines: no samples and no process events, so the host rules and the
 rules on `exit`/`restart`/`gave_up` cannot fire here (they have pack tests in rules/tests/).
 
-`pytest tests/test_corpus.py -s` prints one line per case and a per-category table.
+`pytest tests/test_corpus.py -s` prints one line per case and a per-category table per set.
 """
 
 from __future__ import annotations
@@ -29,23 +35,49 @@ from engine.replay import replay
 from engine.rule import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus" / "rlswarm"
-LABELS = CORPUS / "labels.yaml"
 FIRING = frozenset({Reason.FIRST, Reason.COOLDOWN_ELAPSED, Reason.DIGEST, Reason.REPEAT})
 
-pytestmark = pytest.mark.skipif(
-    not LABELS.is_file(), reason="the shared RL-Swarm corpus is not beside the checkout"
-)
+
+@dataclass(frozen=True)
+class Corpus:
+    """One labelled set of excerpts: `labels.yaml` and the log files it names."""
+
+    name: str
+    labels: Path
+    cases_dir: Path
+
+    def cases(self) -> list[dict[str, Any]]:
+        if not self.labels.is_file():
+            return []
+        cases: list[dict[str, Any]] = yaml.safe_load(self.labels.read_text("utf-8"))["cases"]
+        return cases
 
 
-def _labels() -> list[dict[str, Any]]:
-    if not LABELS.is_file():
-        return []
-    cases: list[dict[str, Any]] = yaml.safe_load(LABELS.read_text("utf-8"))["cases"]
-    return cases
+_SHARED = ROOT.parent / "shared" / "corpus" / "rlswarm"
+_EXTRA = ROOT / "tests" / "corpus_extra"
+CORPORA = {
+    c.name: c
+    for c in (
+        Corpus("dev", _SHARED / "labels.yaml", _SHARED / "cases"),
+        Corpus("extra", _EXTRA / "labels.yaml", _EXTRA),
+    )
+}
 
 
-CASES = _labels()
+def _params(alert: bool | None = None) -> list[Any]:
+    """(corpus, file) pairs as pytest params, ids like `extra/101-...`; a missing set is skipped."""
+    params = []
+    for corpus in CORPORA.values():
+        cases = corpus.cases()
+        if not cases:
+            absent = pytest.mark.skip(reason=f"no {corpus.name} corpus at {corpus.labels}")
+            params.append(pytest.param(corpus.name, "", id=f"{corpus.name}/absent", marks=absent))
+            continue
+        params += [
+            pytest.param(corpus.name, c["file"], id=f"{corpus.name}/{c['file']}")
+            for c in cases if alert is None or bool(c["alert"]) == alert
+        ]
+    return params
 
 
 @dataclass
@@ -102,9 +134,10 @@ def _rules() -> RuleSet:
 
 
 @cache
-def verdict(name: str) -> Verdict:
-    (case,) = [c for c in CASES if c["file"] == name]
-    result = replay(_rules(), [str(CORPUS / "cases" / name)])
+def verdict(corpus: str, name: str) -> Verdict:
+    c = CORPORA[corpus]
+    (case,) = [x for x in c.cases() if x["file"] == name]
+    result = replay(_rules(), [str(c.cases_dir / name)])
     return Verdict(case, [d for d in result.decisions if d.notifies])
 
 
@@ -116,36 +149,39 @@ def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-@pytest.mark.parametrize("name", [c["file"] for c in CASES if c["alert"]])
-def test_failure_case_raises_its_category(name: str) -> None:
-    v = verdict(name)
+@pytest.mark.parametrize(("corpus", "name"), _params(alert=True))
+def test_failure_case_raises_its_category(corpus: str, name: str) -> None:
+    v = verdict(corpus, name)
     how, best = v.match()
     got = ", ".join(_describe(d) for d in v.notes if d.reason in FIRING) or "nothing"
     assert best is not None, (
-        f"{name}: expected category {v.category} at {v.case['severity']}; got {got}"
+        f"{corpus}/{name}: expected category {v.category} at {v.case['severity']}; got {got}"
     )
-    _say(f"\n{name}: {v.category} {v.case['severity']}: {how} via {_describe(best)}")
+    _say(f"\n{corpus}/{name}: {v.category} {v.case['severity']}: {how} via {_describe(best)}")
 
 
-@pytest.mark.parametrize("name", [c["file"] for c in CASES if not c["alert"]])
-def test_healthy_case_stays_below_error(name: str) -> None:
-    v = verdict(name)
+@pytest.mark.parametrize(("corpus", "name"), _params(alert=False))
+def test_healthy_case_stays_below_error(corpus: str, name: str) -> None:
+    v = verdict(corpus, name)
     loud = v.loud()
-    assert not loud, f"{name}: " + "; ".join(f"{_describe(d)}: {d.summary}" for d in loud)
+    assert not loud, f"{corpus}/{name}: " + "; ".join(f"{_describe(d)}: {d.summary}" for d in loud)
     quiet = ", ".join(_describe(d) for d in v.notes) or "nothing"
-    _say(f"\n{name}: quiet at error level ({quiet})")
+    _say(f"\n{corpus}/{name}: quiet at error level ({quiet})")
 
 
-def test_category_table() -> None:
-    """One row per category: cases, caught (exact / one level off), missed, false alarms.
+COLUMNS = ("cases", "exact", "off by 1", "missed", "false alarms", "other")
+
+
+def category_rows(corpus: str) -> dict[str, Counter[str]]:
+    """Per category of one set: cases, caught (exact / one level off), missed, false alarms, other.
 
     False alarms are healthy or harmless cases with a notification at error level or above;
     'other' counts firings of other categories on the failure cases (usually a second,
     generic crash alert next to the specific one).
     """
     rows: dict[str, Counter[str]] = {}
-    for case in CASES:
-        v = verdict(case["file"])
+    for case in CORPORA[corpus].cases():
+        v = verdict(corpus, case["file"])
         row = rows.setdefault(v.category, Counter())
         row["cases"] += 1
         if v.alert:
@@ -154,15 +190,29 @@ def test_category_table() -> None:
             row["other"] += len(v.others())
         elif v.loud():
             row["false alarms"] += 1
-    columns = ["cases", "exact", "off by 1", "missed", "false alarms", "other"]
-    width = max(len(c) for c in rows) + 2
-    lines = ["", "category".ljust(width) + "".join(f"{c:>14}" for c in columns)]
+    return rows
+
+
+def format_table(title: str, rows: dict[str, Counter[str]]) -> tuple[str, Counter[str]]:
+    width = max([len(c) for c in rows] + [len("category")]) + 2
+    lines = ["", title, "category".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS)]
     for category, row in sorted(rows.items()):
-        lines.append(category.ljust(width) + "".join(f"{row[c]:>14}" for c in columns))
+        lines.append(category.ljust(width) + "".join(f"{row[c]:>13}" for c in COLUMNS))
     total: Counter[str] = Counter()
     for row in rows.values():
         total.update(row)
-    lines.append("total".ljust(width) + "".join(f"{total[c]:>14}" for c in columns))
-    _say("\n".join(lines))
+    lines.append("total".ljust(width) + "".join(f"{total[c]:>13}" for c in COLUMNS))
+    return "\n".join(lines), total
+
+
+@pytest.mark.parametrize("corpus", [
+    pytest.param(name, marks=pytest.mark.skipif(not c.cases(), reason=f"no {name} corpus"))
+    for name, c in CORPORA.items()
+])
+def test_category_table(corpus: str) -> None:
+    """One table per set (`dev`, `extra`), so each can be read on its own."""
+    c = CORPORA[corpus]
+    table, total = format_table(f"[{corpus}] {c.labels.parent}", category_rows(corpus))
+    _say(table)
     assert total["missed"] == 0
     assert total["false alarms"] == 0
