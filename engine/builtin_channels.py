@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -118,9 +117,8 @@ class NotifyJsonl(NotifyBase):  # type: ignore[misc]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self._lock, open(path, "a", encoding="utf-8") as out:
-                out.write(body.replace("\n", " ") + "\n")
+                out.write(body.replace("\n", " ") + "\n")  # durable is the outbox, not this
                 out.flush()
-                os.fsync(out.fileno())
         except OSError as exc:
             self.logger.warning(f"cannot append to {path}: {exc.strerror}")
             return False
