@@ -170,13 +170,16 @@ class Supervisor:
         for path in self.keeper.restore() if self.keeper else []:
             self.notice(f"put back {path}, kept from the last run")
         started = self.clock()
-        replies: list[Child] = []
-        answerer = Answerer(self.opts.preset.answers, lambda b: replies[0].send_input(b),
-                            self.notice)  # fmt: skip
+        started_child: list[Child] = []
+        known = threading.Event()  # the output pumps start before Child() returns
+
+        def reply(data: bytes) -> bool:
+            return known.wait(5.0) and started_child[0].send_input(data)
+
+        answerer = Answerer(self.opts.preset.answers, reply, self.notice)
 
         def on_chunk(source: str, t: float, data: bytes) -> None:
-            if replies:
-                answerer.feed(source, data)
+            answerer.feed(source, data)
             self.pipeline.post_chunk(source, t, data)
 
         try:
@@ -185,7 +188,8 @@ class Supervisor:
         except OSError as exc:
             self.notice(f"cannot start {self.opts.command[0]}: {exc.strerror}")
             return 127, 0.0
-        replies.append(child)
+        started_child.append(child)
+        known.set()
         self.child = child
         if self._stdin_closed and not self.opts.preset.answers:
             child.close_input()
