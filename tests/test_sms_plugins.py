@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import apprise
 import pytest
-import requests
 from apprise.manager_plugins import NotificationManager
+from offline import loopback_only
 
 from engine.plugins import NotifyAliyunSms, NotifyTencentSms, register
 from engine.plugins._sms import clip, one_line
@@ -64,16 +64,7 @@ def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Register the plugins; refuse (and afterwards report) any request not aimed at 127.0.0.1,
     even one whose failure a plugin would swallow into a False."""
     register()
-    real_send = requests.Session.send
-    strays: list[str] = []
-
-    def loopback_only(session: requests.Session, request: Any, **kwargs: Any) -> Any:
-        if urlsplit(request.url).hostname != "127.0.0.1":
-            strays.append(request.url)
-            raise requests.ConnectionError(f"test refused non-loopback request {request.url}")
-        return real_send(session, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", loopback_only)
+    strays = loopback_only(monkeypatch)
     yield
     assert not strays
 
