@@ -37,7 +37,7 @@ class Counter:
     def __init__(self) -> None:
         self.messages = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages += 1
         return "250 OK"
 

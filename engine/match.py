@@ -1,8 +1,13 @@
 """The multi-pattern matcher: a block of lines in, `(line index, pattern index, match)` out.
 
-Replay and the live sources both call `Matcher.scan`; how it finds the hits
-(one regex at a time here) may change underneath without touching callers.
-Hits come out ordered by line, then by pattern index.
+Replay and the live sources both call `Matcher.scan`; how it finds the hits may change
+underneath without touching callers. Hits come out ordered by line, then by pattern index,
+and are exactly those of trying every pattern's Python regex on every line.
+
+With hyperscan installed, one scan of the whole block (`engine.hsmatch`) names the few
+(line, pattern) pairs that may match, and only those are tried with the Python regex,
+which then gives the match and its groups. The patterns hyperscan does not cover, blocks
+it cannot scan, and installs without hyperscan take the pure-Python path.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from engine import hsmatch
 from engine.rule import Pattern, source_matches
+
+Indexed = tuple[tuple[int, re.Pattern[str]], ...]
 
 
 class Hit(NamedTuple):
@@ -20,26 +28,73 @@ class Hit(NamedTuple):
     match: re.Match[str]
 
 
-class Matcher:
-    def __init__(self, patterns: Sequence[Pattern]) -> None:
-        self.patterns = tuple(patterns)
-        self._by_source: dict[str, tuple[tuple[int, re.Pattern[str]], ...]] = {}
+def _order(hit: Hit) -> tuple[int, int]:
+    return hit.line, hit.pattern
 
-    def _for(self, source: str) -> tuple[tuple[int, re.Pattern[str]], ...]:
+
+def naive_scan(texts: Sequence[str], patterns: Indexed) -> list[Hit]:
+    """Every (index, regex) of `patterns` tried on every line, in hit order."""
+    hits: list[Hit] = []
+    for k, regex in patterns:
+        search = regex.search
+        hits.extend(Hit(i, k, m) for i, text in enumerate(texts) if (m := search(text)))
+    hits.sort(key=_order)
+    return hits
+
+
+class _Active(NamedTuple):
+    """The patterns a source's lines are seen by: all of them, and the fallback ones."""
+
+    seen: frozenset[int]
+    every: Indexed
+    slow: Indexed
+
+
+class Matcher:
+    """`accelerate=False` keeps to the pure-Python path, as does a missing hyperscan."""
+
+    def __init__(self, patterns: Sequence[Pattern], *, accelerate: bool = True) -> None:
+        self.patterns = tuple(patterns)
+        self._regexes = tuple(p.regex for p in self.patterns)
+        self._prefilter: hsmatch.Prefilter | None = None
+        if accelerate and self.patterns and hsmatch.available():
+            self._prefilter = hsmatch.prefilter(self._regexes)
+        self._by_source: dict[str, _Active] = {}
+
+    @property
+    def accelerated(self) -> bool:
+        return self._prefilter is not None
+
+    @property
+    def fallback(self) -> tuple[int, ...]:
+        """The patterns tried on every line (all of them without acceleration)."""
+        if self._prefilter is None:
+            return tuple(range(len(self.patterns)))
+        return self._prefilter.fallback
+
+    def _for(self, source: str) -> _Active:
         active = self._by_source.get(source)
         if active is None:
-            active = tuple(
+            every = tuple(
                 (k, p.regex)
                 for k, p in enumerate(self.patterns)
                 if source_matches(p.stream, source)
             )
-            self._by_source[source] = active
+            seen = frozenset(k for k, _ in every)
+            slow = tuple((k, self._regexes[k]) for k in self.fallback if k in seen)
+            active = self._by_source[source] = _Active(seen, every, slow)
         return active
 
     def scan(self, texts: Sequence[str], source: str) -> list[Hit]:
-        hits: list[Hit] = []
-        for k, regex in self._for(source):
-            search = regex.search
-            hits.extend(Hit(i, k, m) for i, text in enumerate(texts) if (m := search(text)))
-        hits.sort(key=lambda h: (h.line, h.pattern))
+        active = self._for(source)
+        candidates = self._prefilter.candidates(texts) if self._prefilter else None
+        if candidates is None:
+            return naive_scan(texts, active.every)
+        regexes, seen = self._regexes, active.seen
+        hits = [
+            Hit(i, k, m) for i, k in candidates if k in seen and (m := regexes[k].search(texts[i]))
+        ]
+        if active.slow:
+            hits.extend(naive_scan(texts, active.slow))
+            hits.sort(key=_order)
         return hits

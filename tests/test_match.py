@@ -1,0 +1,383 @@
+"""The matcher: hyperscan prefilter, pure-Python path and a naive loop agree hit for hit."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from engine import hsmatch
+from engine.match import Matcher
+from engine.rule import Pattern, source_matches
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = float(os.environ.get("RLSWARM_PROPERTY_SCALE", "1"))
+needs_hyperscan = pytest.mark.skipif(not hsmatch.available(), reason="hyperscan not installed")
+
+Key = tuple[int, int, tuple[int, int], tuple[str | None, ...], dict[str, str | None]]
+
+
+def keys(hits: Sequence[Any]) -> list[Key]:
+    return [
+        (h.line, h.pattern, h.match.span(), h.match.groups(), h.match.groupdict()) for h in hits
+    ]
+
+
+def naive(patterns: Sequence[Pattern], texts: Sequence[str], source: str) -> list[Key]:
+    """Every pattern on every line with Python's `re`, in (line, pattern) order."""
+    out = []
+    for i, text in enumerate(texts):
+        for k, p in enumerate(patterns):
+            if source_matches(p.stream, source) and (m := p.regex.search(text)):
+                out.append((i, k, m.span(), m.groups(), m.groupdict()))
+    return out
+
+
+def check(patterns: Sequence[Pattern], texts: Sequence[str], source: str = "stdout") -> list[Key]:
+    """The three paths' hits, asserted equal; returned for further checks."""
+    expected = naive(patterns, texts, source)
+    fast = Matcher(patterns)
+    assert keys(fast.scan(texts, source)) == expected
+    assert keys(Matcher(patterns, accelerate=False).scan(texts, source)) == expected
+    return expected
+
+
+def pats(*specs: str | tuple[str, int], stream: str | None = None) -> list[Pattern]:
+    out = []
+    for spec in specs:
+        text, flags = (spec, 0) if isinstance(spec, str) else spec
+        out.append(Pattern(re.compile(text, flags), stream))
+    return out
+
+
+def lines_hit(found: list[Key], pattern: int = 0) -> list[int]:
+    return [line for line, k, *_ in found if k == pattern]
+
+
+# --- known tricky cases -----------------------------------------------------------------------
+
+
+@needs_hyperscan
+@pytest.mark.parametrize(
+    ("pattern", "hit", "miss"),
+    [
+        ("k", ["5 \u212a", "K", "k"], ["x"]),  # the Kelvin sign folds to k
+        ("class", ["CLAſS", "CLASS"], ["clas"]),  # long s folds to s
+        ("café", ["CAFÉ", "Café"], ["cafe"]),
+        ("ω", ["Ω", "\u2126"], ["w"]),  # Greek capital omega and the ohm sign
+        ("i", ["İ", "ı", "I"], ["j"]),
+        ("straße", ["STRAẞE", "Straße"], ["STRASSE"]),  # no full case folding in re
+        ("[^a-z]", ["5", "-"], ["K", "\u212a", "ſ", "k"]),  # negated set under ignore_case
+    ],
+)
+def test_ignore_case_folds_as_python(pattern: str, hit: list[str], miss: list[str]) -> None:
+    found = check(pats((pattern, re.IGNORECASE)), hit + miss)
+    assert lines_hit(found) == list(range(len(hit)))
+
+
+@needs_hyperscan
+def test_ascii_flag_folds_ascii_only() -> None:
+    found = check(pats(("k", re.IGNORECASE | re.ASCII), r"(?ai)\w+"), ["\u212a", "K", "é"])
+    assert lines_hit(found) == [1]
+    assert lines_hit(found, 1) == [1]
+
+
+@needs_hyperscan
+def test_word_boundary_next_to_non_ascii_letters() -> None:
+    texts = ["énan", "nané", "→nan←", "nan", "café!", "cafés", "x café"]
+    found = check(pats(r"\bnan\b", r"\bcafé\b", r"\Bnan"), texts)
+    assert lines_hit(found) == [2, 3]
+    assert lines_hit(found, 1) == [4, 6]
+    assert lines_hit(found, 2) == [0]
+
+
+@needs_hyperscan
+def test_unicode_digits_and_spaces() -> None:
+    texts = ["step ٣٤", "step 12", "step ५", "a\x1cb", "a\u00a0b", "a\u2028b", "stepx"]
+    found = check(pats(r"step (?P<n>\d+)", r"step [0-9]", r"a\sb", r"a\Sb"), texts)
+    assert lines_hit(found) == [0, 1, 2]
+    assert found[0][4] == {"n": "٣٤"}
+    assert lines_hit(found, 1) == [1]
+    assert lines_hit(found, 2) == [3, 4, 5]  # Python's \s includes \x1c, NBSP, U+2028
+    assert lines_hit(found, 3) == []
+
+
+@needs_hyperscan
+def test_lookarounds_and_backreferences_are_widened_then_confirmed() -> None:
+    patterns = pats(
+        r"error(?!: ignored)", r"(?<=loss=)(?P<v>\d+)", r"\b(\w+) \1\b", r"(a|b)(?(1)c)"
+    )
+    texts = ["error: ignored", "error: real", "loss=3", "gain=3", "the the", "the cat", "bc"]
+    found = check(patterns, texts)
+    assert lines_hit(found) == [1]
+    assert lines_hit(found, 1) == [2]
+    assert lines_hit(found, 2) == [4]
+    assert lines_hit(found, 3) == [6]
+    assert Matcher(patterns).fallback == ()  # all four go through hyperscan
+
+
+@needs_hyperscan
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="atomic groups and possessive repeats")
+def test_atomic_groups_and_possessive_repeats_are_widened_then_confirmed() -> None:
+    patterns = pats(r"(?>a+)a", r"x*+x", r"(?>ab|a)c")
+    found = check(patterns, ["aaa", "xxx", "ac", "abc"])
+    assert [(line, k) for line, k, *_ in found] == [(2, 2), (3, 2)]
+    assert Matcher(patterns).fallback == ()
+
+
+@needs_hyperscan
+def test_nullable_patterns_fall_back_to_python() -> None:
+    patterns = pats(r"^$", r"x*", r"(?=ERROR)", r"\b", r"(?:ab)?", r"ERROR")
+    texts = ["", "ERROR here", "---", "xx"]
+    found = check(patterns, texts)
+    assert lines_hit(found) == [0]
+    assert lines_hit(found, 1) == [0, 1, 2, 3]
+    assert lines_hit(found, 2) == [1]
+    assert lines_hit(found, 3) == [1, 3]
+    assert Matcher(patterns).fallback == (0, 1, 2, 3, 4)
+
+
+@needs_hyperscan
+def test_large_bounded_repeats_are_widened_not_compiled_for_minutes() -> None:
+    patterns = pats(r"(?:\w{2,60}\s){40}x", r"x[^y]{100,1000}y", r"a{3,20000}b", "={80}")
+    texts = ["ab " * 40 + "x", "x" + "z" * 999 + "y", "aaab", "aab", "=" * 80, "=" * 79, "xzy"]
+    found = check(patterns, texts)
+    assert [(line, k) for line, k, *_ in found] == [(0, 0), (1, 1), (2, 2), (4, 3)]
+    assert Matcher(patterns).fallback == ()
+
+
+@needs_hyperscan
+def test_what_hyperscan_rejects_goes_to_prefilter_mode_or_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = hsmatch._compile
+
+    def picky(expressions: Sequence[hsmatch.Expression]) -> Any:
+        if any("qqq" in text for _, text, _ in expressions):
+            raise hsmatch._hs.error("rejected for the test")
+        return real(expressions)
+
+    monkeypatch.setattr(hsmatch, "_compile", picky)
+    patterns = pats(r"x[^y]{100}", "qqq", "ok")
+    prefilter = hsmatch.Prefilter([p.regex for p in patterns])
+    assert prefilter.fallback == (1,)
+    assert [(k, flags) for k, _, flags in prefilter.expressions] == [
+        (0, hsmatch._hs.HS_FLAG_PREFILTER),  # hyperscan cannot build this tail exactly
+        (2, 0),
+    ]
+    found = check(patterns, ["x" + "z" * 100, "x" + "z" * 99, "aqqq", "ok"])
+    assert [(line, k) for line, k, *_ in found] == [(0, 0), (2, 1), (3, 2)]
+
+
+@needs_hyperscan
+def test_matches_across_the_join_are_not_hits() -> None:
+    patterns = pats(r"foo\sbar", r"foo[^x]+bar", ("foo.bar", re.DOTALL), r"o$\n^b", r"\Abar")
+    texts = ["xx foo", "bar yy", "foo bar"]
+    found = check(patterns, texts)
+    assert [(line, k) for line, k, *_ in found] == [(1, 4), (2, 0), (2, 1), (2, 2)]
+
+
+@needs_hyperscan
+def test_a_match_ending_on_the_newline_between_lines_shifts_nothing() -> None:
+    found = check(pats(r"error\s", "fine"), ["an error", "fine", "error here", "x", "fine"])
+    assert [(line, k) for line, k, *_ in found] == [(1, 1), (2, 0), (4, 1)]
+
+
+@needs_hyperscan
+def test_lines_holding_newlines_are_scanned_whole() -> None:
+    patterns = pats(r"foo\sbar", r"^bar", (r"^bar", re.MULTILINE), r"abc$", r"ab\Z", "z")
+    texts = ["foo\nbar", "abc\n", "ab\n", "z\nz\nz", "é\nz"]
+    found = check(patterns, texts)
+    assert [(line, k) for line, k, *_ in found] == [(0, 0), (0, 2), (1, 3), (3, 5), (4, 5)]
+
+
+@needs_hyperscan
+def test_lone_surrogates_take_the_python_path() -> None:
+    texts = ["ok \udcff error", "error", "\udcfe"]
+    found = check(pats("error", r"\W"), texts)
+    assert [(line, k) for line, k, *_ in found] == [(0, 0), (0, 1), (1, 0), (2, 1)]
+
+
+def test_stream_filters() -> None:
+    patterns = [*pats("error"), *pats("error", stream="stderr"), *pats("error", stream="*.log")]
+    for source in ("stdout", "stderr", "/runs/train.log"):
+        check(patterns, ["an error", "fine"], source)
+    assert lines_hit(check(patterns, ["error"], "stderr"), 1) == [0]
+    assert lines_hit(check(patterns, ["error"], "/runs/train.log"), 2) == [0]
+    assert check(patterns, ["error"], "stdout") == [(0, 0, (0, 5), (), {})]
+
+
+def test_hits_ordered_by_line_then_pattern() -> None:
+    patterns = pats("b", "a", "^", "ab")
+    found = check(patterns, ["ab", "x", "ba"])
+    assert [(line, k) for line, k, *_ in found] == [
+        (0, 0), (0, 1), (0, 2), (0, 3), (1, 2), (2, 0), (2, 1), (2, 2),
+    ]  # fmt: skip
+
+
+def test_without_hyperscan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hsmatch, "_hs", None)
+    patterns = pats("error", r"\d+")
+    matcher = Matcher(patterns)
+    assert not matcher.accelerated
+    assert matcher.fallback == (0, 1)
+    assert keys(matcher.scan(["error 3", "x"], "stdout")) == naive(patterns, ["error 3", "x"], "")
+
+
+def test_empty_block_and_no_patterns() -> None:
+    assert Matcher(pats("a")).scan([], "stdout") == []
+    assert Matcher([]).scan(["a"], "stdout") == []
+
+
+@needs_hyperscan
+def test_bench_rules_all_go_through_hyperscan() -> None:
+    import yaml
+
+    for size in (10, 40, 200):
+        pack = yaml.safe_load((ROOT / "bench" / "rules" / f"r{size}" / "pack.yaml").read_text())
+        patterns = [
+            Pattern(re.compile(r["log"], re.IGNORECASE if r.get("ignore_case") else 0))
+            for r in pack["rules"]
+        ]
+        assert Matcher(patterns).fallback == ()
+
+
+def test_case_folding_only_widens_to_cased_characters() -> None:
+    """`char_set` asks Python about the characters of `hsmatch.cased()` only: every
+    character that `re`'s ignore_case relates to another must be among them."""
+    sre: Any = pytest.importorskip("_sre")
+    compiler: Any = getattr(re, "_compiler", None) or pytest.importorskip("sre_compile")
+    cased = set(map(ord, hsmatch.cased()))
+    for code in range(0x110000):
+        if sre.unicode_iscased(code):  # it has another simple case
+            assert code in cased, hex(code)
+        lower = sre.unicode_tolower(code)  # what `re` compares under ignore_case
+        if lower != code:
+            assert lower in cased, hex(code)
+    fixes = getattr(compiler, "_ignorecase_fixes", {})
+    assert {c for k, v in fixes.items() for c in (k, *v)} <= cased
+
+
+# --- the property: random rules over random lines ----------------------------------------------
+
+WORDS = [
+    "ERROR", "error", "Error", "loss", "nan", "NaN", "inf", "CUDA", "step", "peer", "Killed",
+    "café", "CAFÉ", "straße", "STRAẞE", "ſ", "\u212a", "K", "İ", "ı", "ω", "Ω",
+    "错误", "训练", "🔥", "✅", "٣", "٤٥", "12", "3.5", "0", "_", "-", ":", "=", "'", "[", "]",
+    "(", ")", ".", "/", " ", "  ", "\t", "\x1c", "\u00a0", "é", "É", "ß",
+]  # fmt: skip
+LINE_CHARS = "aeiklnorsEIKLNORS0123456789 _-:.,'=/[]()\x00\réÉßſ\u212aİıωΩ错误🔥٣\t\x1c\u00a0"
+
+NON_ASCII_WORDS = [
+    "错误",
+    "训练",
+    "🔥",
+    "✅",
+    "٣",
+    "٤٥",
+    "é",
+    "ß",
+    "Ω",
+    "ſ",
+    "\u212a",
+    "İ",
+    "\u00a0",
+]
+lines = st.one_of(
+    st.lists(st.sampled_from(WORDS) | st.text(LINE_CHARS, max_size=4), max_size=8),
+    st.lists(st.sampled_from(NON_ASCII_WORDS), max_size=4),  # nothing ASCII to fall back on
+).map("".join)
+block = st.lists(lines, min_size=1, max_size=12)
+
+LITERALS = [
+    "ERROR", "error", "loss", "nan", "inf", "step", "café", "straße", "ſ", "k", "ω", "i",
+    "错误", "🔥", "٣", "12", "0", ": ", "=", "'", r"\[", r"\]", r"\.", "/", " ", "-",
+]  # fmt: skip
+CLASSES = [
+    r"\d", r"\w", r"\s", r"\D", r"\W", r"\S", ".", "[a-z]", "[A-Z]", "[0-9]", "[^ ]",
+    r"[\w.]", r"[^\d\s]", "[éa-c]", "[\u4e00-\u9fff]", "[^a-z]", r"[\d.]", "[Kk]",
+]  # fmt: skip
+ZERO_WIDTH = [r"\b", r"\B", "^", "$", r"\A", r"\Z", "(?=e)", "(?!e)", "(?<=:)", "(?<!x)"]
+QUANTIFIERS = ["", "", "+", "*", "?", "{1,3}", "{2}", "+?", "*?"]
+
+
+def regexes() -> st.SearchStrategy[str]:
+    """Realistic rules, two levels deep: pieces, and groups of pieces."""
+    atom = st.sampled_from(LITERALS) | st.sampled_from(CLASSES)
+    quantified = st.builds(
+        lambda a, q: f"(?:{a}){q}" if q else a, atom, st.sampled_from(QUANTIFIERS)
+    )
+    piece = quantified | st.sampled_from(ZERO_WIDTH)
+    inner = st.lists(piece, min_size=1, max_size=3).map("".join)
+    item = (
+        piece
+        | st.builds(lambda a, b: f"(?:{a}|{b})", inner, inner)
+        | st.builds(lambda a: f"(?:{a})?", inner)
+        | st.builds(lambda a: f"(?P<g>{a})", inner)
+        | st.builds(lambda a: f"({a})", inner)
+    )
+    body = st.lists(item, min_size=0, max_size=3).map("".join)
+    solid = st.builds(lambda a, q: f"(?:{a}){q}", atom, st.sampled_from(["", "+", "{2}"]))
+    # mostly around something that must match, or hyperscan would see many nullable rules
+    anchored = st.builds(lambda a, s, b: a + s + b, body, solid, body)
+    rule = st.one_of(anchored, anchored, anchored, body)
+    edges = st.sampled_from(["", "", "^", r"\A"]), st.sampled_from(["", "", "$", r"\Z"])
+    return st.builds(lambda a, r, b: a + r + b, edges[0], rule, edges[1]).map(_name_groups)
+
+
+def _name_groups(text: str) -> str:
+    names = iter(range(1000))
+    return re.sub(r"\(\?P<g>", lambda _: f"(?P<g{next(names)}>", text)
+
+
+FLAG_CHOICES = [0, 0, 0, re.IGNORECASE, re.IGNORECASE, re.ASCII, re.DOTALL, re.MULTILINE]
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> list[Pattern]:
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        text, flags = draw(regexes()), draw(st.sampled_from(FLAG_CHOICES))
+        try:
+            regex = re.compile(text, flags)
+        except re.error:
+            continue
+        stream = draw(st.sampled_from([None, None, None, "stdout", "stderr", "*.log"]))
+        out.append(Pattern(regex, stream))
+    return out
+
+
+@needs_hyperscan
+@settings(
+    deadline=None,
+    max_examples=round(300 * SCALE),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(rule_sets(), block, st.sampled_from(["stdout", "stderr", "/r/train.log"]))
+def test_fast_fallback_and_naive_agree(
+    patterns: list[Pattern], texts: list[str], source: str
+) -> None:
+    found = check(patterns, texts, source)
+    fallback = len(Matcher(patterns).fallback)
+    share = "all" if not fallback else "none" if fallback == len(patterns) else "some"
+    event(f"patterns through hyperscan: {share}")
+    event("some hit" if found else "no hit")
+
+
+@needs_hyperscan
+@settings(deadline=None, max_examples=round(100 * SCALE))
+@given(rule_sets(), st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join))
+def test_each_line_alone_and_in_a_block_agree(patterns: list[Pattern], text: str) -> None:
+    """A line gives the same hits alone and amid others (the join adds nothing)."""
+    alone = check(patterns, [text])
+    amid = check(patterns, ["ERROR 12", text, "loss nan"])
+    assert [(k, span) for line, k, span, *_ in amid if line == 1] == [
+        (k, span) for _, k, span, *_ in alone
+    ]
