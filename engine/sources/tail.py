@@ -17,6 +17,8 @@ from typing import BinaryIO
 
 Chunk = Callable[[str, float, bytes], None]
 READ_LIMIT = 1 << 20
+FINGERPRINT = 64  # first bytes of a rotated file, to tell it from a new file on a reused inode
+REMEMBERED = 64  # rotated files remembered, in case they show up again under a watched name
 
 
 @dataclass
@@ -27,8 +29,21 @@ class _Followed:
     offset: int
 
 
+@dataclass(frozen=True)
+class _ReadBefore:
+    offset: int
+    head: bytes
+
+
 def _ident(st: os.stat_result) -> tuple[int, int]:
     return st.st_dev, st.st_ino
+
+
+def _head(handle: BinaryIO, n: int) -> bytes:
+    try:
+        return os.pread(handle.fileno(), n, 0)
+    except OSError:
+        return b""
 
 
 class Tailer:
@@ -44,7 +59,7 @@ class Tailer:
         self.clock = clock
         self.interval = interval
         self._files: dict[str, _Followed] = {}
-        self._done: dict[tuple[int, int], int] = {}  # files read before (rotated away): offset
+        self._done: dict[tuple[int, int], _ReadBefore] = {}  # rotated away, read up to offset
         self._closed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,11 +82,32 @@ class Tailer:
         if any(f.ident == _ident(st) for f in self._files.values()):
             handle.close()  # the file we follow under its old name: picked up once drained
             return
-        offset = st.st_size if at_end else self._done.pop(_ident(st), 0)
-        if offset > st.st_size:  # not the file we read before (its inode was reused)
-            offset = 0
+        offset = st.st_size if at_end else self._offset_before(handle, _ident(st), st.st_size)
         handle.seek(offset)
         self._files[path] = _Followed(path, handle, _ident(st), offset)
+
+    def _offset_before(self, handle: BinaryIO, ident: tuple[int, int], size: int) -> int:
+        """Where to go on in a file that appears under a watched name: 0 unless we read it before.
+
+        An inode number is reused once its file is gone, so a remembered file must also
+        still start with the bytes it started with.
+        """
+        before = self._done.pop(ident, None)
+        if before is None or before.offset > size or _head(handle, len(before.head)) != before.head:
+            return 0
+        return before.offset
+
+    def _remember(self, followed: _Followed) -> None:
+        """A file renamed away (not deleted: it keeps a name) may come back under a watched name."""
+        try:
+            if os.fstat(followed.handle.fileno()).st_nlink == 0:
+                return  # deleted while open: its inode number will go to some new file
+        except OSError:
+            return
+        head = _head(followed.handle, min(followed.offset, FINGERPRINT))
+        self._done[followed.ident] = _ReadBefore(followed.offset, head)
+        while len(self._done) > REMEMBERED:
+            del self._done[next(iter(self._done))]
 
     def poll(self) -> None:
         """One pass: read what is new in every followed file, pick up new and rotated files."""
@@ -93,10 +129,9 @@ class Tailer:
             followed.offset = 0
         self._read(followed)
         if st is None or _ident(st) != followed.ident:  # renamed or deleted: drained, move on
+            self._remember(followed)
             followed.handle.close()
             del self._files[path]
-            if st is not None:  # renamed away: if it shows up under another name, go on from here
-                self._done[followed.ident] = followed.offset
             self.on_chunk(path, self.clock(), b"")  # the end of this stream: no line spans two
             if st is not None:
                 self._open(path, at_end=False)
