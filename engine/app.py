@@ -26,6 +26,7 @@ from engine.sources.child import Terminal
 from engine.sources.metrics import Sampler
 from engine.sources.probe import ProbeListener
 from engine.sources.tail import Tailer
+from engine.web.dashboard import Board, DashboardOptions, open_board
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_SCRIPT = DEMO_DIR / "train.py"
@@ -57,6 +58,7 @@ class Stack:
     pipeline: Pipeline
     delivery: Delivery | None
     state_dir: Path
+    board: Board | None = None
 
     def notice(self, text: str) -> None:
         self.terminal.notice(self.terminal.stderr_fd, f"{builtin_channels.PREFIX} {text}")
@@ -65,8 +67,12 @@ class Stack:
         """Stop evaluating, give delivery a moment; returns what the summary should add."""
         self.pipeline.stop()
         if self.delivery is None:
+            if self.board is not None:
+                self.board.close()
             return []
         left = self.delivery.stop(DRAIN_S)
+        if self.board is not None:
+            self.board.close()
         self.delivery.outbox.close()
         if left:
             return [
@@ -83,9 +89,12 @@ def build(
     dry_run: bool,
     on_action: ActionRequest,
     verbose: bool = False,
+    node: str = "",
+    mode: str = "run",
+    dashboard: DashboardOptions | None = None,
 ) -> Stack:
     terminal = Terminal()
-    host = socket.gethostname()
+    host = node or socket.gethostname()
     colour = _is_tty(terminal.stderr_fd)
     builtin_channels.set_console(lambda text: terminal.notice(terminal.stderr_fd, text), colour)
     engine = Engine(rules, host=host, project=channels.project)
@@ -99,10 +108,28 @@ def build(
         outbox = Outbox(state_dir / "outbox.sqlite")
         delivery = Delivery(channels, outbox, host, lambda text: notices[0](text))
         sinks = [delivery]
-    pipeline = Pipeline(
-        engine, sinks, lambda text: notices[0](text), on_action, time.time, verbose=verbose
+    board = open_board(
+        dashboard or DashboardOptions(port=None),
+        rules,
+        engine,
+        channels,
+        host,
+        mode,
+        lambda text: terminal.notice(terminal.stderr_fd, f"{builtin_channels.PREFIX} {text}"),
+        delivery.counts if delivery is not None else None,
     )
-    stack = Stack(terminal, pipeline, delivery, state_dir)
+    pipeline = Pipeline(
+        engine,
+        sinks,
+        lambda text: notices[0](text),
+        on_action,
+        time.time,
+        verbose=verbose,
+        observer=board.publisher if board is not None else None,
+    )
+    if board is not None:
+        board.publisher.patched = lambda: pipeline.tally.patched
+    stack = Stack(terminal, pipeline, delivery, state_dir, board)
     notices.append(stack.notice)
     pipeline.start()
     if delivery is not None:
@@ -110,14 +137,23 @@ def build(
     return stack
 
 
-def run(rules: RuleSet, channels: ChannelSet, opts: RunOptions, verbose: bool = False) -> int:
+def run(
+    rules: RuleSet,
+    channels: ChannelSet,
+    opts: RunOptions,
+    verbose: bool = False,
+    node: str = "",
+    dashboard: DashboardOptions | None = None,
+) -> int:
     """Supervise `opts.command`; returns the exit code `run` should exit with."""
     supervisor: list[Supervisor] = []
 
     def on_action(action: Action, decision: Decision) -> None:
         supervisor[0].request(action, decision)
 
-    stack = build(rules, channels, opts.state_dir, opts.dry_run, on_action, verbose)
+    stack = build(
+        rules, channels, opts.state_dir, opts.dry_run, on_action, verbose, node, "run", dashboard
+    )
     probe = ProbeListener(stack.pipeline.post_probe, time.time)
     watch = [*opts.watch, *opts.preset.watch]
     tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
@@ -195,6 +231,8 @@ def watch(
     interval: float,
     state_dir: Path,
     dry_run: bool = False,
+    node: str = "",
+    dashboard: DashboardOptions | None = None,
 ) -> int:
     """Follow `files` (and the host's metrics) until interrupted."""
     notices: list[Stack] = []
@@ -205,7 +243,7 @@ def watch(
             "nothing, so nothing is done"
         )
 
-    stack = build(rules, channels, state_dir, dry_run, on_action)
+    stack = build(rules, channels, state_dir, dry_run, on_action, False, node, "watch", dashboard)
     notices.append(stack)
     tailer = Tailer(files, stack.pipeline.post_chunk, time.time)
     tailer.start()

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import apprise
@@ -89,6 +90,17 @@ def route(channels: ChannelSet, severity: Severity, named: Sequence[str]) -> lis
     ]
 
 
+@dataclass(frozen=True)
+class ChannelCounts:
+    """One channel's delivery numbers (alerts, not messages), for the dashboard and /metrics."""
+
+    pending: int = 0
+    ok: int = 0
+    failed: int = 0  # failed attempts, each alert of a failed message counted once per attempt
+    failing: bool = False
+    last_error: str | None = None  # scrubbed; kept while the channel is failing
+
+
 class Sender:
     """One channel's delivery loop."""
 
@@ -121,6 +133,7 @@ class Sender:
         now = self.owner.clock()
         expired = self.owner.outbox.expire(self.channel.name, now, self.channel.max_age)
         if expired:
+            self.owner.count(self.channel.name, pending=-len(expired))
             self.owner.expired(self.channel, expired)
         items = self.owner.outbox.due(self.channel.name, now)
         if not items:
@@ -172,6 +185,7 @@ class Sender:
         ok, error = send_via(self.apprise, message, self.owner.scrub)
         now = self.owner.clock()
         ids = [i.id for i in batch]
+        self.owner.count(self.channel.name, ok, len(batch), error)
         if ok:
             self.owner.outbox.mark_sent(ids, now)
             self.sent_times.append(now)
@@ -222,6 +236,27 @@ class Delivery:
         self.clock = clock
         self.stopping = threading.Event()
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
+        self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
+        self._counts_lock = threading.Lock()
+
+    def counts(self) -> dict[str, ChannelCounts]:
+        """Each channel's numbers now (any thread; a copy)."""
+        with self._counts_lock:
+            return dict(self._counts)
+
+    def count(
+        self, channel: str, ok: bool | None = None, n: int = 0, error: str = "", pending: int = 0
+    ) -> None:
+        """Record `n` alerts sent (`ok`) or failed, or a change of the queue by `pending`."""
+        with self._counts_lock:
+            c = self._counts.get(channel)
+            if c is None:
+                return
+            if ok is True:
+                c = replace(c, pending=c.pending - n, ok=c.ok + n, failing=False, last_error=None)
+            elif ok is False:
+                c = replace(c, failed=c.failed + n, failing=True, last_error=error)
+            self._counts[channel] = replace(c, pending=max(0, c.pending + pending))
 
     def scrub(self, text: str) -> str:
         return self.channels.scrub(text)
@@ -234,8 +269,13 @@ class Delivery:
         self.enqueue(record, [c.name for c in targets])
 
     def enqueue(self, record: Mapping[str, Any], channels: Sequence[str]) -> None:
-        self.outbox.add(str(record["key"]), channels, record, self.clock())
+        for name in channels:  # counted first: a sender may send it before add() returns
+            self.count(name, pending=1)
+        added = self.outbox.add(str(record["key"]), channels, record, self.clock())
         for name in channels:
+            if added != len(channels):  # some were queued already (the same key): recount
+                known = self.counts().get(name, ChannelCounts()).pending
+                self.count(name, pending=self.outbox.pending(name) - known)
             sender = self.senders.get(name)
             if sender is not None:
                 sender.wake.set()

@@ -32,6 +32,8 @@ class Sink(Protocol):
 
 Notice = Callable[[str], None]
 ActionRequest = Callable[[Action, Decision], None]
+Observer = Callable[[Observation | LineBlock, list[Decision]], None]
+"""Told, in the pipeline's thread, each observation the engine took and what it decided."""
 
 
 @dataclass
@@ -55,8 +57,10 @@ class Pipeline:
         clock: Callable[[], float],
         tick: float = 1.0,
         verbose: bool = False,
+        observer: Observer | None = None,
     ) -> None:
         self.engine = engine
+        self.observer = observer
         self.sinks = list(sinks)
         self.notice = notice
         self.on_action = on_action
@@ -148,7 +152,8 @@ class Pipeline:
         self.tally.lines += len(texts)
         self.last_lines.extend(texts)
         self.last_activity = t
-        self._decide(self.engine.feed_lines(LineBlock(source, texts, [t] * len(texts), numbers)))
+        block = LineBlock(source, texts, [t] * len(texts), numbers)
+        self._decide(self.engine.feed_lines(block), block)
 
     def _flush_partial_lines(self) -> None:
         for source, splitter in self._splitters.items():
@@ -165,7 +170,7 @@ class Pipeline:
             if obs.name == "exit":
                 fields: dict[str, Value] = {**obs.fields, "last_lines": "\n".join(self.last_lines)}
                 obs = Event(obs.t, obs.name, fields)
-        self._decide(self.engine.feed(obs))
+        self._decide(self.engine.feed(obs), obs)
 
     def _probe(self, t: float, message: dict[str, Any]) -> None:
         name = str(message.get("event"))
@@ -183,7 +188,7 @@ class Pipeline:
                 self.notice(_patched_text(message))
             self._observe(Event(t, name, fields))
 
-    def _decide(self, decisions: list[Decision]) -> None:
+    def _decide(self, decisions: list[Decision], cause: Observation | LineBlock) -> None:
         for decision in decisions:
             if decision.notifies:
                 self.tally.notifications.append(decision)
@@ -193,6 +198,8 @@ class Pipeline:
                 self.notice(f"({decision.reason.value}) {decision.rule}: {decision.summary}")
             if decision.action is not None:
                 self.on_action(decision.action, decision)
+        if self.observer is not None:
+            self.observer(cause, decisions)
 
     def _send(self, sink: Sink, decision: Decision) -> None:
         try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +22,64 @@ from engine.commands.common import (
 )
 from engine.errors import ConfigError
 from engine.runner import RunOptions
+from engine.web.dashboard import DEFAULT_BIND, DEFAULT_PORT, DashboardOptions, is_loopback
+
+
+def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--node and the dashboard's options, shared by `run` and `watch`."""
+    options = [
+        click.option(
+            "--node",
+            envvar="RLSWARM_NODE",
+            show_envvar=True,
+            default="",
+            help="This node's name in alerts, the dashboard and /metrics (default: host name).",
+        ),
+        click.option(
+            "--dashboard-port",
+            type=click.IntRange(0, 65535),
+            envvar="RLSWARM_DASHBOARD_PORT",
+            show_envvar=True,
+            default=DEFAULT_PORT,
+            show_default=True,
+            help="Port of the live dashboard and /metrics (0: any free port).",
+        ),
+        click.option("--no-dashboard", is_flag=True, help="Serve no dashboard and no /metrics."),
+        click.option(
+            "--dashboard-bind",
+            default=DEFAULT_BIND,
+            show_default=True,
+            metavar="ADDR",
+            help="Address to listen on; any but loopback needs --dashboard-token.",
+        ),
+        click.option(
+            "--dashboard-token",
+            envvar="RLSWARM_DASHBOARD_TOKEN",
+            show_envvar=True,
+            default="",
+            metavar="TOKEN",
+            help="Require this token on every request (Bearer header or ?token=).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def dashboard_options(no_dashboard: bool, port: int, bind: str, token: str) -> DashboardOptions:
+    if not no_dashboard and not token and not is_loopback(bind):
+        fail(
+            [
+                f"--dashboard-bind {bind}: anyone who can reach this address would see the "
+                "dashboard; set a token with --dashboard-token or RLSWARM_DASHBOARD_TOKEN "
+                "(or bind 127.0.0.1 and use an SSH tunnel)"
+            ]
+        )
+    return DashboardOptions(None if no_dashboard else port, bind, token or None)
+
+
+def node_name(node: str) -> str:
+    return node.strip() or socket.gethostname()
 
 
 def choose_preset(
@@ -122,6 +182,7 @@ def choose_preset(
     help="Name shown in alerts (default: from channels.yaml, else the host name).",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Also print decisions that send nothing.")
+@node_and_dashboard
 def run_command(
     command: tuple[str, ...],
     rules: tuple[Path, ...],
@@ -142,8 +203,14 @@ def run_command(
     channels_file: Path,
     project: str,
     verbose: bool,
+    node: str,
+    dashboard_port: int,
+    no_dashboard: bool,
+    dashboard_bind: str,
+    dashboard_token: str,
 ) -> None:
     """Run COMMAND under supervision (after `--`); with none, the built-in demo training."""
+    board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
     demo = not command
     if demo_fault and not demo:
         fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
@@ -164,7 +231,7 @@ def run_command(
         dry_run=dry_run,
     )
     channels = load_channels(channels_file, project)
-    sys.exit(app.run(rule_set, channels, opts, verbose=verbose))
+    sys.exit(app.run(rule_set, channels, opts, verbose, node_name(node), board))
 
 
 @click.command("watch")
@@ -180,6 +247,7 @@ def run_command(
 @click.option("--dry-run", is_flag=True, help="Evaluate and print; send nothing.")
 @channels_option
 @click.option("--project", default="", help="Name shown in alerts.")
+@node_and_dashboard
 def watch_command(
     files: tuple[str, ...],
     rules: tuple[Path, ...],
@@ -187,8 +255,17 @@ def watch_command(
     dry_run: bool,
     channels_file: Path,
     project: str,
+    node: str,
+    dashboard_port: int,
+    no_dashboard: bool,
+    dashboard_bind: str,
+    dashboard_token: str,
 ) -> None:
     """Follow log files written by a process started elsewhere, from their end."""
+    board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
     rule_set = load_rules(rules)
     channels = load_channels(channels_file, project)
-    sys.exit(app.watch(rule_set, channels, files, interval, Path(".rlswarm"), dry_run))
+    state_dir = Path(".rlswarm")
+    sys.exit(
+        app.watch(rule_set, channels, files, interval, state_dir, dry_run, node_name(node), board)
+    )

@@ -1,0 +1,4 @@
+"""The live dashboard: a status model fed by the pipeline, served with /metrics by aiohttp.
+
+See docs/dashboard.md. `engine.web.dashboard` is the one entry point the wiring uses.
+"""
