@@ -50,6 +50,8 @@ STYLES: Mapping[str, str] = {
     "nexmo": "sms",
     "clicksend": "sms",
     "console": "text",
+    "alertmanager": "json",  # the plugin turns the alert record itself into Alertmanager alerts
+    "alertmanagers": "json",
 }
 RATES: Mapping[str, float] = {  # messages per second
     "dingtalk": 20 / 60,

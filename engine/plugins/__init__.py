@@ -1,6 +1,7 @@
 """This project's Apprise notification plugins.
 
 - Aliyun SMS (``aliyunsms://``) and Tencent Cloud SMS (``tencentsms://``), which Apprise lacks;
+- Alertmanager (``alertmanager://``, ``alertmanagers://``), posting alerts to its v2 API;
 - DingTalk (``dingtalk://``), WeCom bot (``wecombot://``), Feishu (``feishu://``) and Lark
   (``lark://``), which replace Apprise 2.2.0's plugins of the same schemes and URL forms: those
   double-encode DingTalk's signature, count a robot's error code in an HTTP 200 reply as success,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from apprise.manager_plugins import NotificationManager
 
+from engine.plugins.alertmanager import NotifyAlertmanager
 from engine.plugins.aliyun_sms import NotifyAliyunSms
 from engine.plugins.dingtalk import NotifyDingTalk
 from engine.plugins.feishu import NotifyFeishu, NotifyLark
@@ -26,10 +28,12 @@ PLUGINS = (
     NotifyWeComBot,
     NotifyFeishu,
     NotifyLark,
+    NotifyAlertmanager,
 )
 
 __all__ = [
     "PLUGINS",
+    "NotifyAlertmanager",
     "NotifyAliyunSms",
     "NotifyDingTalk",
     "NotifyFeishu",
@@ -49,7 +53,7 @@ def register() -> None:
     """
     manager = NotificationManager()  # Apprise's process-wide singleton, the same as apprise.N_MGR
     for plugin in PLUGINS:
-        schema = plugin.secure_protocol
-        if schema in manager and manager[schema] is plugin:
-            continue
-        manager.add(plugin, schemas=schema, force=True)
+        for schema in filter(None, (plugin.protocol, plugin.secure_protocol)):
+            if schema in manager and manager[schema] is plugin:
+                continue
+            manager.add(plugin, schemas=schema, force=True)
