@@ -102,8 +102,8 @@ def open_board(
         url = server.start()
     except DashboardError as exc:
         notice(
-            f"dashboard: cannot listen on {opts.bind}:{opts.port} ({exc}); "
-            "going on without it (--dashboard-port to choose another port)"
+            f"dashboard: cannot listen on {url_of(opts.bind, opts.port)} ({exc}); "
+            "going on without a dashboard (choose another port with --dashboard-port)"
         )
         return None
     notice(f"dashboard: {url}" + (" (requests need the token)" if opts.token else ""))

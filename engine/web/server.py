@@ -10,6 +10,7 @@ training. With a token, every request needs `Authorization: Bearer TOKEN` or
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import threading
 from collections.abc import Awaitable, Callable
@@ -98,7 +99,8 @@ class Dashboard:
             await site.start()
             self.port = int(runner.addresses[0][1])
         except OSError as exc:
-            self._error = exc.strerror or str(exc)
+            taken = exc.errno == errno.EADDRINUSE
+            self._error = "the port is taken" if taken else (exc.strerror or str(exc))
             await runner.cleanup()
             return
         self._ready.set()
