@@ -12,6 +12,7 @@
   const token = new URLSearchParams(window.location.search).get("token");
   const view = (window.rlswarm = {
     transport: "connecting", updates: 0, points: 0, snapshot: null, lostSince: null, badPayloads: 0,
+    statesSeen: [], // each training state shown, in order (a state is listed again after another)
   });
 
   function $(id) { return document.getElementById(id); }
@@ -83,6 +84,7 @@
   function renderTraining(tr) {
     const state = $("state");
     const name = tr.state || "unknown";
+    if (view.statesSeen[view.statesSeen.length - 1] !== name) view.statesSeen.push(name);
     state.textContent = name;
     state.dataset.state = name;
     $("exit-code").textContent = tr.exit_code === null || tr.exit_code === undefined ? "" : "exit code " + tr.exit_code;

@@ -74,7 +74,7 @@
       scales: { x: { time: true }, y: { range: yRange(spec) } },
       axes: [
         {
-          stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 },
+          stroke: AXIS, space: 78, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 },
           values: function (u, ticks, axis, space, step) { return ticks.map(function (t) { return tick(t, step); }); },
         },
         {
