@@ -26,6 +26,7 @@ import pytest
 ALERTMANAGER = "prometheus-alertmanager"
 PROMETHEUS = "prometheus"
 START_S = 20.0
+PACKAGES = {"promtool": PROMETHEUS, "amtool": ALERTMANAGER}  # the Debian package of each binary
 
 # What the fleet test and docs/fleet.md run: Alertmanager groups by rule and category, waits
 # 1 s (here) before the first notification of a group, and needs no receiver to hold alerts.
@@ -43,9 +44,10 @@ receivers:
 
 def binary(name: str) -> str:
     """The path of `name`; skips the test without it (fails it when CI is set)."""
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else "")
+    found = shutil.which(name)
     if not found:
-        why = f"{name} is not installed (Debian package: {name}; bin/setup-system installs it)"
+        package = PACKAGES.get(name, name)
+        why = f"{name} is not installed (Debian package {package}; bin/setup-system installs it)"
         if os.environ.get("CI"):
             pytest.fail(f"{why}; CI is set, so this test must run")
         pytest.skip(why)
