@@ -22,7 +22,15 @@ from engine.commands.common import (
 )
 from engine.errors import ConfigError
 from engine.runner import RunOptions
-from engine.web.dashboard import DEFAULT_BIND, DEFAULT_PORT, DashboardOptions, is_loopback
+from engine.web.dashboard import (
+    DEFAULT_BIND,
+    DEFAULT_PORT,
+    NODE_ENV,
+    PORT_ENV,
+    TOKEN_ENV,
+    DashboardOptions,
+    is_loopback,
+)
 
 
 def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,7 +38,7 @@ def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--node",
-            envvar="RLSWARM_NODE",
+            envvar=NODE_ENV,
             show_envvar=True,
             default="",
             help="This node's name in alerts, the dashboard and /metrics (default: host name).",
@@ -38,7 +46,7 @@ def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--dashboard-port",
             type=click.IntRange(0, 65535),
-            envvar="RLSWARM_DASHBOARD_PORT",
+            envvar=PORT_ENV,
             show_envvar=True,
             default=DEFAULT_PORT,
             show_default=True,
@@ -54,7 +62,7 @@ def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--dashboard-token",
-            envvar="RLSWARM_DASHBOARD_TOKEN",
+            envvar=TOKEN_ENV,
             show_envvar=True,
             default="",
             metavar="TOKEN",

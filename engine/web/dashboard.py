@@ -8,7 +8,6 @@ and stops the server.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -28,6 +27,7 @@ DEFAULT_PORT = 5000
 DEFAULT_BIND = "127.0.0.1"
 PORT_ENV = "RLSWARM_DASHBOARD_PORT"
 TOKEN_ENV = "RLSWARM_DASHBOARD_TOKEN"
+NODE_ENV = "RLSWARM_NODE"
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,6 @@ def version() -> str:
         return metadata.version("rlswarm-rules")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def default_port(environ: Mapping[str, str] = os.environ) -> int:
-    """RLSWARM_DASHBOARD_PORT when set (a number), else 5000."""
-    text = environ.get(PORT_ENV, "").strip()
-    return int(text) if text.isdigit() else DEFAULT_PORT
 
 
 def is_loopback(host: str) -> bool:
