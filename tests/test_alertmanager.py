@@ -21,6 +21,7 @@ from typing import Any
 
 import apprise
 import pytest
+from histories import TICK, Line, event, feed_one_by_one, make_engine, metrics
 from offline import loopback_only
 from promstack import active_alerts, alertmanager, free_port, wait_for
 
@@ -30,7 +31,7 @@ from engine.errors import ConfigError
 from engine.model import Decision, Reason, Severity
 from engine.outbox import Outbox
 from engine.plugins import NotifyAlertmanager, register
-from engine.plugins._alerts import rfc3339
+from engine.plugins._alerts import EXPIRE, HOLD, alert_of, rfc3339
 from engine.render import render, render_digest
 
 T0 = 1_764_250_000.0  # 2025-11-27T13:26:40Z
@@ -250,7 +251,9 @@ def test_a_stateful_alert_holds_until_its_resolution_ends_it(receiver: Receiver)
         ({"kind": "log", "reason": "repeat"}, 1),  # the kind wins over the guess
         ({"reason": "repeat"}, 24),  # only stateful rules remind
         ({"values": {"silent_s": 60.0}}, 24),  # only absent rules measure a silence
-        ({"values": {"code": 1}}, 1),  # an event's fields
+        ({"values": {"code": 1, "mem_percent": 50.0}}, 1),  # an event's fields
+        ({"values": {"mem_percent": 95.0, "host": "n"}}, 24),  # only metrics: a metric rule
+        ({"values": None}, 1),  # made up by delivery (delivery-failing, channels test)
     ],
 )
 def test_how_long_a_firing_stays_active(
@@ -260,6 +263,54 @@ def test_how_long_a_firing_stays_active(
     assert post(f"alertmanager://{receiver.hostport}", rec)
     [alert] = receiver.alerts()
     assert alert["endsAt"] == rfc3339(T0 + hours * 3600)
+
+
+KINDS = """\
+rules:
+  - id: boom
+    severity: error
+    log: 'BOOM'
+  - id: mem-high
+    severity: warning
+    metric: mem_percent > 90
+    repeat: 1m
+  - id: quiet
+    severity: error
+    absent: activity
+    for: 10s
+  - id: crashed
+    severity: critical
+    event: exit
+    where: code != 0
+"""
+
+
+def test_the_real_core_s_alerts_get_the_lifetime_of_their_kind() -> None:
+    """Decisions of the real engine, as delivery records them: only metric and absent rules
+    (which resolve) hold; log and event alerts expire; resolutions end at their time."""
+    history = [
+        (0.0, metrics(mem_percent=95.0)),
+        (1.0, Line("BOOM")),
+        (20.0, TICK),
+        (70.0, TICK),
+        (80.0, metrics(mem_percent=50.0)),
+        (81.0, Line("back")),
+        (90.0, event("exit", code=1, signal=0, runtime_s=90.0)),
+    ]
+    seen = []
+    for d in feed_one_by_one(make_engine(KINDS), history):
+        if d.reason.notifies:
+            alert = alert_of(record(d), EXPIRE, HOLD, now=T0)
+            seen.append((d.rule, d.reason.value, stamp(alert["endsAt"]) - d.t))
+    assert seen == [
+        ("mem-high", "first", HOLD),
+        ("boom", "first", EXPIRE),
+        ("quiet", "first", HOLD),
+        ("mem-high", "repeat", HOLD),
+        ("mem-high", "resolved", 0.0),
+        ("quiet", "resolved", 0.0),
+        ("crashed", "first", EXPIRE),
+    ]
 
 
 def test_lifetimes_are_options_of_the_url(receiver: Receiver) -> None:
