@@ -259,6 +259,10 @@ rules:
     for: 3s
     summary: "no step for {silent_for}"
     labels: {category: stall_no_progress}
+  - id: markup
+    severity: info
+    log: '<img'
+    summary: "markup in the output: {line}"
   - id: long-uptime
     severity: info
     metric: uptime_s >= 0
@@ -288,9 +292,11 @@ def rule_states(page: Any) -> set[str]:
     )
 
 
-# Prints a step a few times, then goes quiet (the `child-quiet` rule fires 3 s later).
+# Prints markup (the page must show it as text), a step a few times, then goes quiet
+# (the `child-quiet` rule fires 3 s later).
 QUIET_CHILD = """\
 import time
+print("<img src=/pwned onerror=window.pwned=1> <b>bold</b>", flush=True)
 for i in range(6):
     print(f"step {i}", flush=True)
     time.sleep(0.4)
@@ -323,6 +329,10 @@ def test_page_with_a_token_on_a_phone_polls_when_the_stream_fails(
     alert = page.wait_for_selector('#alerts li[data-rule="child-quiet"]', timeout=30_000)
     assert alert is not None and alert.get_attribute("data-reason") == "first"
     assert "no step for" in alert.inner_text()
+    markup = page.wait_for_selector('#alerts li[data-rule="markup"]', timeout=30_000)
+    assert markup is not None and "<img src=/pwned" in markup.inner_text()
+    assert page.locator("#alerts img, #alerts b").count() == 0
+    assert page.evaluate("() => window.pwned") is None
     hook = page.wait_for_selector(
         '#channels li[data-channel="hook"][data-failing="true"]', timeout=30_000
     )

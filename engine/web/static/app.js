@@ -6,7 +6,10 @@
 
   const POLL_MS = 2000;        // polling period once the stream failed
   const LOST_MAX_MS = 10000;   // polling slows down to this while the server is unreachable
-  const STALE_MS = 10000;      // an open stream silent this long counts as broken (it sends ~1/s)
+  // An open stream that delivers no state this long counts as broken (a proxy that buffers,
+  // a half-open connection). The server sends when the state changes, i.e. at least with
+  // every sample (--interval, 10 s by default); its keep-alive comments never reach scripts.
+  const STALE_MS = 30000;
   const STREAM_RETRY_MS = 30000; // while polling works, try the stream again this often
 
   const token = new URLSearchParams(window.location.search).get("token");
@@ -117,18 +120,19 @@
     $("rules-count").dataset.n = String(rows.length);
   }
 
-  const seenAlerts = new Set();
+  let shownAlerts = null; // ids of the alerts on screen (null before the first snapshot)
   let alertsKey = null;
 
   function renderAlerts(alerts) {
     const key = JSON.stringify(alerts);
     if (key === alertsKey) return;
-    const first = alertsKey === null;
     alertsKey = key;
+    const before = shownAlerts;
+    shownAlerts = new Set();
     const items = alerts.map(function (a) {
       const id = a.t + "|" + a.key + "|" + a.reason;
-      const fresh = !first && !seenAlerts.has(id);
-      seenAlerts.add(id);
+      const fresh = before !== null && !before.has(id);
+      shownAlerts.add(id);
       return h("li", { class: fresh ? "fresh" : null, "data-rule": a.rule, "data-severity": a.severity, "data-reason": a.reason },
         h("div", { class: "alert-head" },
           h("time", { datetime: new Date(a.t * 1000).toISOString(), title: new Date(a.t * 1000).toString() }, clock(a.t)),
