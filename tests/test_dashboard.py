@@ -324,7 +324,10 @@ def test_a_token_guards_every_endpoint(tmp_path: Path, nodes: list[Node]) -> Non
         status, _, _ = get(base + path + "?token=wrong")
         assert status == 401
     auth = {"Authorization": f"Bearer {token}"}
-    assert get(base + "api/state", auth)[0] == 200
+    status, headers, _ = get(base + "api/state", auth)
+    assert status == 200
+    assert headers["Referrer-Policy"] == "no-referrer"  # the page's ?token= stays on the page
+    assert headers["Cache-Control"] == "no-store"
     assert state(base, f"?token={token}")["training"]["state"] in ("starting", "running")
     assert get(base + f"?token={token}")[0] == 200
     assert get(base + "metrics", auth)[0] == 200

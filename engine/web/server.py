@@ -109,6 +109,7 @@ class Dashboard:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard])
+        app.on_response_prepare.append(self._headers)
         app.router.add_get("/", self.index)
         app.router.add_get("/api/state", self.state)
         app.router.add_get("/api/events", self.events)
@@ -125,11 +126,14 @@ class Dashboard:
                 status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="rlswarm-rules"'},
             )
-        response = await handler(request)
+        return await handler(request)
+
+    @staticmethod
+    async def _headers(request: web.Request, response: web.StreamResponse) -> None:
+        """On every response, before it is sent: no sniffing, no referrer (a ?token=), no cache."""
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     def _authorized(self, request: web.Request) -> bool:
         assert self.token is not None
