@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from engine.durations import format_duration
@@ -40,6 +41,7 @@ from engine.rule import (
     RuleSet,
     Signal,
 )
+from engine.sparse import SparseBlock
 from engine.vocabulary import ACTIVITY
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -151,12 +153,80 @@ class Engine:
             while i == next_hit:
                 self._now = t
                 self._last_seen[ACTIVITY] = t
-                out.extend(self._on_hit(block, hits[h], t))
+                out.extend(self._on_hit(block.source, block.texts, block.line_nos, hits[h], t))
                 h += 1
                 next_hit = hits[h].line if h < n_hits else -1
         self._now = last
         self._last_seen[ACTIVITY] = last
-        self._keep_tail(block)
+        self._keep_tail(block.source, block.texts)
+        return out
+
+    @property
+    def context(self) -> int:
+        """How many lines before a matched line any rule attaches (what `tail`s must hold)."""
+        return self._context
+
+    @property
+    def silence_gap(self) -> float:
+        """The shortest `absent: activity` hold: a jump in line time at least this long is a
+        point of a `SparseBlock` (infinite without such rules)."""
+        return min((_hold(r) for r in self._activity_rules), default=INF)
+
+    def can_skim(self, source: str) -> bool:
+        """Whether a `SparseBlock` of `source` may stand for its lines: the prefilter covers
+        every pattern that sees `source`."""
+        return self._matcher.covers(source)
+
+    def candidates(self, flat: bytes) -> list[tuple[int, int]] | None:
+        """(line start, pattern) of the lines of raw `flat` a pattern may match (see
+        `Matcher.candidates`)."""
+        return self._matcher.candidates(flat)
+
+    def feed_sparse(self, block: SparseBlock) -> list[Decision]:
+        """`feed_lines` over a stretch given through its points (see `SparseBlock`).
+
+        The decisions are the same: between two points no line matches and no silence
+        begins, so a timer that comes due there fires at its due time all the same, only
+        checked for at the next point (or the stretch's end).
+        """
+        if not block.lines:
+            return []
+        out = self._advance(block.first)
+        hits = self._matcher.confirm(block.texts, block.pairs, block.source)
+        if self._activity_rules:
+            out.extend(self._seen(ACTIVITY, self._now))
+        h, n_hits = 0, len(hits)
+        last = self._now
+        activity_hold = self._activity_hold()
+        for i, t in enumerate(block.times):
+            t, before = max(t, last), max(block.befores[i], last)
+            if t >= self._next_due or t - before >= activity_hold:
+                out.extend(self._timers_at(before, t))
+                activity_hold = self._activity_hold()
+            last = t
+            while h < n_hits and hits[h].line == i:
+                self._now = t
+                self._last_seen[ACTIVITY] = t
+                context = partial(self._sparse_context, block, i)
+                out.extend(
+                    self._on_hit(block.source, block.texts, block.line_nos, hits[h], t, context)
+                )
+                h += 1
+        end = max(block.end, last)
+        if end >= self._next_due:
+            out.extend(self._timers_at(max(block.end_before, last), end))
+        self._now = end
+        self._last_seen[ACTIVITY] = end
+        self._keep_tail(block.source, block.tail)
+        return out
+
+    def _timers_at(self, before: float, t: float) -> list[Decision]:
+        """What `feed_lines` does at a line of time `t` whose previous line is at `before`
+        when a timer may be due: the timers, then activity seen."""
+        self._last_seen[ACTIVITY] = before
+        out = self._run_timers(t)
+        if self._activity_rules:
+            out.extend(self._seen(ACTIVITY, t))
         return out
 
     # --- time ----------------------------------------------------------------------------
@@ -233,22 +303,36 @@ class Engine:
 
     # --- log lines -----------------------------------------------------------------------
 
-    def _keep_tail(self, block: LineBlock) -> None:
+    def _keep_tail(self, source: str, texts: Sequence[str]) -> None:
         if self._context:
-            tail = self._tails.setdefault(block.source, deque(maxlen=self._context))
-            tail.extend(block.texts[-self._context :])
+            tail = self._tails.setdefault(source, deque(maxlen=self._context))
+            tail.extend(texts[-self._context :])
 
-    def _context_before(self, block: LineBlock, i: int, n: int) -> tuple[str, ...]:
-        if n == 0:
-            return ()
-        inside = list(block.texts[max(0, i - n) : i])
+    def _with_tail(self, source: str, inside: list[str], n: int) -> tuple[str, ...]:
+        """`inside` (the lines before a hit in its block) completed to `n` lines from the
+        lines kept of earlier blocks."""
         missing = n - len(inside)
         if missing > 0:
-            tail = self._tails.get(block.source, ())
+            tail = self._tails.get(source, ())
             inside = list(tail)[-missing:] + inside if tail else inside
         return tuple(inside)
 
-    def _on_hit(self, block: LineBlock, hit: Hit, t: float) -> list[Decision]:
+    def _sparse_context(self, block: SparseBlock, i: int, n: int) -> tuple[str, ...]:
+        if n == 0:
+            return ()
+        return self._with_tail(block.source, list(block.before(i, n)), n)
+
+    def _on_hit(
+        self,
+        source: str,
+        texts: Sequence[str],
+        line_nos: Sequence[int],
+        hit: Hit,
+        t: float,
+        context: Callable[[int], tuple[str, ...]] | None = None,
+    ) -> list[Decision]:
+        """The decision a hit on `texts[hit.line]` makes; `context(n)` gives the `n` lines
+        before it (by default, those of `texts` and of earlier blocks)."""
         target = self._targets[hit.pattern]
         if isinstance(target, Signal):
             return self._on_signal(target, hit.match, t)
@@ -258,15 +342,15 @@ class Engine:
         values: dict[str, Value] = {**self._metrics, **captures}
         if trig.where is not None and not trig.where.holds(values):
             return []
-        text = block.texts[hit.line]
-        values.update(line=text, source=block.source, line_no=block.line_nos[hit.line])
+        text, line_no = texts[hit.line], line_nos[hit.line]
+        values.update(line=text, source=source, line_no=line_no)
         group = trig.group_by.render(captures) if trig.group_by else ""
-        where = {
-            "source": block.source,
-            "line": text,
-            "line_no": block.line_nos[hit.line],
-            "context": self._context_before(block, hit.line, trig.context),
-        }
+        if context is None:
+            inside = list(texts[max(0, hit.line - trig.context) : hit.line])
+            lines = self._with_tail(source, inside, trig.context) if trig.context else ()
+        else:
+            lines = context(trig.context)
+        where = {"source": source, "line": text, "line_no": line_no, "context": lines}
         draft = self._draft(target, t, group, values, where)
         return [self._occurrence(target, draft, trig.count, trig.within)]
 

@@ -511,8 +511,85 @@ class Prefilter:
         return found
 
 
+    def line_starts(self, flat: bytes) -> list[tuple[int, int]]:
+        """(offset of the line's first byte, pattern) of the lines of `flat` that a pattern
+        may match, in that order. `flat` must be valid UTF-8 (see `valid_utf8`); its lines
+        are what lies between newlines, empty ones included."""
+        if self._db is None:
+            return []
+        found: set[int] = set()
+        add, rfind, stride = found.add, flat.rfind, self.stride
+        pos = start = 0  # the last match's last byte, and where its line starts
+
+        def on_match(pattern: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            nonlocal pos, start
+            last = end - 1
+            if last >= pos:  # matches come in order of their end: look back to `pos` only
+                newline = rfind(b"\n", pos, last)
+                if newline >= 0:
+                    start = newline + 1
+            else:
+                start = rfind(b"\n", 0, last) + 1
+            pos = last
+            add(start * stride + pattern)
+
+        with self._lock:
+            self._db.scan(flat, match_event_handler=on_match)
+        return [divmod(key, stride) for key in sorted(found)]
+
+
 @lru_cache(maxsize=16)
 def prefilter(regexes: tuple[re.Pattern[str], ...]) -> Prefilter:
     """The prefilter of these regexes, shared by the matchers that use them (a compiled
     regex equals another of the same pattern and flags)."""
     return Prefilter(regexes)
+
+
+# --- UTF-8 validity ------------------------------------------------------------------------
+
+# A line of well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
+# U+10FFFF) up to its first ill-formed sequence: what Python's strict decoder rejects.
+_WELL_FORMED = (
+    rb"(?:[\x00-\x09\x0b-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]"
+    rb"|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})"
+)
+_ILL_FORMED = (
+    rb"(?:[\x80-\xc1\xf5-\xff]|[\xc2-\xdf][^\x80-\xbf]"
+    rb"|\xe0(?:[^\xa0-\xbf]|[\xa0-\xbf][^\x80-\xbf])"
+    rb"|[\xe1-\xec\xee\xef](?:[^\x80-\xbf]|[\x80-\xbf][^\x80-\xbf])"
+    rb"|\xed(?:[^\x80-\x9f]|[\x80-\x9f][^\x80-\xbf])"
+    rb"|\xf0(?:[^\x90-\xbf]|[\x90-\xbf][^\x80-\xbf]|[\x90-\xbf][\x80-\xbf][^\x80-\xbf])"
+    rb"|[\xf1-\xf3](?:[^\x80-\xbf]|[\x80-\xbf][^\x80-\xbf]|[\x80-\xbf]{2}[^\x80-\xbf])"
+    rb"|\xf4(?:[^\x80-\x8f]|[\x80-\x8f][^\x80-\xbf]|[\x80-\x8f][\x80-\xbf][^\x80-\xbf]))"
+)
+_UTF8_LOCK = threading.Lock()
+
+
+@cache
+def _ill_formed_db() -> Any:
+    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    flags = _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_SINGLEMATCH
+    db.compile(expressions=[b"^" + _WELL_FORMED + b"*" + _ILL_FORMED], ids=[0], flags=[flags])
+    return db
+
+
+def valid_utf8(data: bytes) -> bool:
+    """Whether `data` decodes as UTF-8 without a replacement (hyperscan scans it at memory
+    speed; Python's decoder is the judge where hyperscan is missing)."""
+    if data.isascii():
+        return True
+    if _hs is None or data[-1] >= 0x80:  # an ill-formed end has no byte after it to show it
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+    found: list[int] = []
+
+    def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        found.append(end)
+
+    with _UTF8_LOCK:
+        _ill_formed_db().scan(data, match_event_handler=on_match)
+    return not found

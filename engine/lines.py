@@ -13,12 +13,20 @@ DEFAULT_MAX_LINE = 64 * 1024
 _ANSI = re.compile(
     r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[ -/]*[0-~])"
 )
+_ANSI_BYTES = re.compile(_ANSI.pattern.encode("ascii"))
 _ENDS = re.compile(rb"[\r\n]")
 
 
 def strip_ansi(text: str) -> str:
     """Remove terminal escape sequences (colours, cursor moves, titles, charset switches)."""
     return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def strip_ansi_bytes(data: bytes) -> bytes:
+    """`strip_ansi` on undecoded bytes: the same sequences go (they are ASCII, and so is
+    everything they can span but the text of a title), so on valid UTF-8 decoding after
+    stripping gives what stripping after decoding gives."""
+    return _ANSI_BYTES.sub(b"", data) if b"\x1b" in data else data
 
 
 class Splitter:
@@ -38,32 +46,64 @@ class Splitter:
         self.truncated_lines = 0
         self._pending = b""
         self._skipping = False  # inside the dropped tail of an over-long segment
+        self._rest = b""  # what `begin` found after the last line end, for `finish` to keep
 
     def feed(self, data: bytes) -> tuple[list[str], list[int]]:
         texts: list[str] = []
         numbers: list[int] = []
+        region = self.begin(data, texts, numbers)
+        if region:
+            self.lines(region, texts, numbers)
+        self.finish()
+        return texts, numbers
+
+    def begin(self, data: bytes, texts: list[str], numbers: list[int]) -> bytes:
+        """`feed` in three steps: `begin` completes the segment left open by the last chunk
+        (into `texts`, `numbers`) and returns the region of whole segments that follows;
+        the caller takes it with `lines` (or `skip`s it); `finish` keeps what is left open."""
         start = 0
+        self._rest = b""
         if self._pending or self._skipping:  # finish the segment left open by the last chunk
             end = _ENDS.search(data)
             if end is None:
                 self._hold(data)
-                return texts, numbers
+                return b""
             self._hold(data[: end.start()])
             self._emit(texts, numbers)
             self.line_no += end.group() == b"\n"
             start = end.end()
         last = max(data.rfind(b"\n", start), data.rfind(b"\r", start))
-        if last >= start:
-            region = data[start : last + 1]
-            if not self._bulk(region, texts, numbers):
-                self._one_by_one(region, texts, numbers)
-            start = last + 1
-        self._hold(data[start:])
-        return texts, numbers
+        self._rest = data[max(start, last + 1) :]
+        return data[start : last + 1] if last >= start else b""
+
+    def lines(self, region: bytes, texts: list[str], numbers: list[int]) -> None:
+        """The segments of a region `begin` returned."""
+        if not self._bulk(region, texts, numbers):
+            self._one_by_one(region, texts, numbers)
+
+    def skip(self, region: bytes) -> None:
+        """Count the lines of a region `begin` returned that the caller took itself (it
+        `fits`, holds no title escape, so its segments are those `lines` would give)."""
+        self.line_no += region.count(b"\n")
+
+    def finish(self) -> None:
+        self._hold(self._rest)
+        self._rest = b""
+
+    def fits(self, region: bytes) -> bool:
+        """Whether no `\\n`-line of `region` is longer than `max_line` bytes (looking at a
+        few bytes every `max_line`, not at every line)."""
+        limit, size, at = self.max_line, len(region), 0
+        while size - at > limit:
+            newline = region.rfind(b"\n", at, at + limit + 1)
+            if newline < 0:
+                return False
+            at = newline + 1
+        return True
 
     def _bulk(self, region: bytes, texts: list[str], numbers: list[int]) -> bool:
         """Whole segments ending `region`, in bulk; False when a line is over the cap."""
-        if max(map(len, region.split(b"\n"))) > self.max_line:
+        if not self.fits(region):
             return False
         text = region.decode("utf-8", errors="replace")
         if "\x1b" in text:

@@ -1,8 +1,10 @@
 """The multi-pattern matcher: a block of lines in, `(line index, pattern index, match)` out.
 
 Replay and the live sources both call `Matcher.scan`; how it finds the hits may change
-underneath without touching callers. Hits come out ordered by line, then by pattern index,
-and are exactly those of trying every pattern's Python regex on every line.
+underneath without touching callers. Replay's fast path (`engine.skim`) asks the prefilter
+for `candidates` in raw bytes instead and has only those lines `confirm`ed. Hits come out
+ordered by line, then by pattern index, and are exactly those of trying every pattern's
+Python regex on every line.
 
 With hyperscan installed, one scan of the whole block (`engine.hsmatch`) names the few
 (line, pattern) pairs that may match, and only those are tried with the Python regex,
@@ -84,6 +86,24 @@ class Matcher:
             slow = tuple((k, self._regexes[k]) for k in self.fallback if k in seen)
             active = self._by_source[source] = _Active(seen, every, slow)
         return active
+
+    def covers(self, source: str) -> bool:
+        """Whether the prefilter names every line a pattern seeing `source` may match, so
+        that the other lines need not be looked at (`candidates`, then `confirm`)."""
+        return self._prefilter is not None and not self._for(source).slow
+
+    def candidates(self, flat: bytes) -> list[tuple[int, int]] | None:
+        """(offset of the line's first byte, pattern) of the lines of `flat` a pattern may
+        match, in that order; `flat` is valid UTF-8 whose lines end with `\\n`. None
+        without the prefilter."""
+        return self._prefilter.line_starts(flat) if self._prefilter else None
+
+    def confirm(
+        self, texts: Sequence[str], pairs: Sequence[tuple[int, int]], source: str
+    ) -> list[Hit]:
+        """The hits among (line, pattern) `pairs` (ordered so) that `candidates` named."""
+        regexes, seen = self._regexes, self._for(source).seen
+        return [Hit(i, k, m) for i, k in pairs if k in seen and (m := regexes[k].search(texts[i]))]
 
     def scan(self, texts: Sequence[str], source: str) -> list[Hit]:
         active = self._for(source)

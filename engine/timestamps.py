@@ -21,6 +21,7 @@ match, a dict lookup and a little arithmetic.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -73,11 +74,22 @@ _SCAN = re.compile(
 line starts in C. A line that starts with a stamp, bare or after one `[tag]`, matches with its
 groups up to its end, as `_LINE` would match it; a line that only holds `:MM:SS` somewhere
 matches empty (no groups) and is given to `_LINE`."""
-assert _LINE.groups == _SCAN.groups == 8
+_TAG_ASCII = r"(?:\[[^\]\n\x80-\xff]{1,64}\][ \t:]*(?![ \t:]))"
+_SCAN_BYTES = re.compile(
+    (r"\n(?:(?:|" + _TAG_ASCII + ")" + _STAMP + r"|(?=[^\n]*:\d\d:\d\d))").encode("ascii"),
+    re.VERBOSE,
+)
+"""`_SCAN` for bytes, used with `finditer`: it stops at the end of a stamp and the search
+moves on to the next newline. A tag holding non-ASCII text goes to the `:MM:SS` branch, as
+`{1,64}` counts bytes here and characters in `_LINE`."""
+assert _LINE.groups == _SCAN.groups == _SCAN_BYTES.groups == 8
 
-_DATED: dict[str, tuple[float, int]] = {}
-"""`YYYY-MM-DD HH:MM` (as written) -> (epoch of that minute read as UTC, year)."""
-_YEARLESS: dict[tuple[int, str], float] = {}
+Point = tuple[float, float]
+"""(time of the line before, time of the line)."""
+
+_DATED: dict[str | bytes, tuple[float, int]] = {}
+"""`YYYY-MM-DD HH:MM` (as written, text or bytes) -> (epoch of that minute read as UTC, year)."""
+_YEARLESS: dict[tuple[int, str | bytes], float] = {}
 """(year, `Mon DD HH:MM` as written) -> epoch of that minute read as UTC."""
 
 
@@ -91,7 +103,7 @@ def _minute_epoch(year: int, month: int, day: int, hour: int, minute: int) -> fl
     return float(days * 86400 + hour * 3600 + minute * 60)
 
 
-def _dated_minute(key: str) -> tuple[float, int] | None:
+def _dated_minute(key: str | bytes) -> tuple[float, int] | None:
     """Epoch and year of `YYYY-MM-DD HH:MM` (not cached yet), or None if it is no real time."""
     year = int(key[0:4])
     base = _minute_epoch(year, int(key[5:7]), int(key[8:10]), int(key[11:13]), int(key[14:16]))
@@ -103,13 +115,13 @@ def _dated_minute(key: str) -> tuple[float, int] | None:
     return hit
 
 
-def _yearless_minute(key: str, year: int) -> float | None:
+def _yearless_minute(key: str | bytes, year: int) -> float | None:
     """Epoch of `Mon DD HH:MM` in `year`, or None if it is no real time (`Feb 29`, `Jun 31`)."""
     hit = _YEARLESS.get((year, key))
     if hit is not None:
         return hit
     day, hour_minute = key[3:].split()
-    month = _MONTHS[key[:3]]
+    month = _MONTHS[key[:3] if isinstance(key, str) else key[:3].decode("ascii")]
     base = _minute_epoch(year, month, int(day), int(hour_minute[:2]), int(hour_minute[3:]))
     if base is None:
         return None
@@ -119,7 +131,7 @@ def _yearless_minute(key: str, year: int) -> float | None:
     return base
 
 
-def _seconds(sec: str, frac: str | None) -> float | None:
+def _seconds(sec: str | bytes, frac: str | bytes | None) -> float | None:
     """`SS` plus the fraction; 60 is allowed for a leap second."""
     whole = int(sec)
     if whole > 60:
@@ -129,8 +141,10 @@ def _seconds(sec: str, frac: str | None) -> float | None:
     return whole + int(frac) / _POW10[len(frac)]
 
 
-def _offset(zone: str) -> float | None:
+def _offset(zone: str | bytes) -> float | None:
     """Seconds east of UTC of `Z`, `+HH`, `+HHMM` or `+HH:MM`; None if out of range."""
+    if isinstance(zone, bytes):
+        zone = zone.decode("ascii")
     if zone in ("Z", "z"):
         return 0.0
     hours = int(zone[1:3])
@@ -141,7 +155,7 @@ def _offset(zone: str) -> float | None:
     return -east if zone[0] == "-" else east
 
 
-def _dated(match: re.Match[str]) -> tuple[float, int] | None:
+def _dated(match: re.Match[str] | re.Match[bytes]) -> tuple[float, int] | None:
     """(UTC epoch, year as written) of a stamp that carries its date, or None."""
     key, sec, frac, zone = match.group(1, 3, 4, 5)
     minute = _DATED.get(key) or _dated_minute(key)
@@ -159,7 +173,7 @@ def _dated(match: re.Match[str]) -> tuple[float, int] | None:
     return stamp, minute[1]
 
 
-def _yearless(match: re.Match[str], year: int) -> float | None:
+def _yearless(match: re.Match[str] | re.Match[bytes], year: int) -> float | None:
     """UTC epoch of a yearless stamp (`Jun 27 04:10:43.681`) read in `year`, or None."""
     key, sec, frac = match.group(6, 7, 8)
     minute = _yearless_minute(key, year)
@@ -169,7 +183,7 @@ def _yearless(match: re.Match[str], year: int) -> float | None:
     return minute + seconds
 
 
-def _is_yearless(match: re.Match[str]) -> bool:
+def _is_yearless(match: re.Match[str] | re.Match[bytes]) -> bool:
     return (match.lastindex or 0) >= _YEARLESS_GROUP
 
 
@@ -318,6 +332,52 @@ class LogClock:
             out += [last] * (len(lines) - done)
         self._last = last
 
+    @property
+    def released(self) -> bool:
+        """Whether no leading untimed line is held back: every line pushed has its time."""
+        return self._released
+
+    def times_at(
+        self, flat: bytes, stops: Sequence[int], gap: float = math.inf
+    ) -> tuple[list[Point], list[tuple[int, float, float]]]:
+        """Move the clock over the lines of `flat` and give the times of some of them.
+
+        `flat` holds whole lines as `push` would get them, but as bytes: valid UTF-8,
+        ANSI-stripped, each segment ending with a newline (a `\\r` turned into one). `stops`
+        are offsets in `flat` of line starts, ascending; the answer has a `Point` for each,
+        and the silences: (offset, before, time) of every line whose time is at least `gap`
+        after the line before's. Only a released clock can do this (see `released`); the
+        times are exactly those `push` would give, though only the stamped lines are seen.
+        """
+        assert self._released, "leading untimed lines are held: push them first"
+        buf = b"\n" + flat  # the line at offset s of `flat` has its newline at s in `buf`
+        points: list[Point] = []
+        silences: list[tuple[int, float, float]] = []
+        last = before = self._last
+        stamped = -1  # where the last stamp that moved the clock was
+        k, n = 0, len(stops)
+        for found in _SCAN_BYTES.finditer(buf):
+            at = found.start()
+            while k < n and stops[k] < at:
+                points.append((before if stops[k] == stamped else last, last))
+                k += 1
+            if found.lastindex is None:  # `:MM:SS` somewhere: is there a prefixed stamp?
+                line = buf[at + 1 : buf.index(b"\n", at + 1)].decode("utf-8")
+                line_match = _LINE.match(line)
+                stamp = None if line_match is None else self._time(line_match, last)
+            else:
+                stamp = self._time(found, last)
+            if stamp is None:
+                continue
+            before, stamped = last, at
+            if stamp > last:
+                last = stamp
+                if last - before >= gap:
+                    silences.append((at, before, last))
+        points += [(before if stop == stamped else last, last) for stop in stops[k:]]
+        self._last = last
+        return points, silences
+
     def _run_one(self, line: str, out: list[float]) -> None:
         stamp = self._line_time(line)
         if stamp is not None and stamp > self._last:
@@ -328,7 +388,7 @@ class LogClock:
         match = _LINE.match(line)
         return None if match is None else self._time(match, self._last)
 
-    def _time(self, match: re.Match[str], last: float) -> float | None:
+    def _time(self, match: re.Match[str] | re.Match[bytes], last: float) -> float | None:
         """The unclamped time of a matched stamp; notes its year and that a stamp was seen."""
         if _is_yearless(match):
             stamp = self._yearless(match, last)
@@ -342,7 +402,7 @@ class LogClock:
         self._seen = True
         return stamp
 
-    def _yearless(self, match: re.Match[str], last: float) -> float | None:
+    def _yearless(self, match: re.Match[str] | re.Match[bytes], last: float) -> float | None:
         stamp = _yearless(match, self._year)
         if stamp is None or not self._seen:
             return stamp

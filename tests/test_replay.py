@@ -106,6 +106,17 @@ def test_library_replay_counts_lines_and_bytes(tmp_path: Path) -> None:
     assert result.timed is False
 
 
+@pytest.mark.parametrize(
+    "content", [b"", b"\n", b"\r\n\n\x1b[0m\n"], ids=["empty", "newline", "blank"]
+)
+def test_a_log_without_lines_replays_to_nothing(tmp_path: Path, content: bytes) -> None:
+    log = tmp_path / "x.log"
+    log.write_bytes(content)
+    result = CliRunner().invoke(main, ["replay", "--rules", str(ROOT / "rules"), str(log)])
+    assert result.exit_code == 0, result.output  # the shipped `absent` rules have no time to run
+    assert "0 lines" in result.stdout and "training-stalled" in result.stdout
+
+
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     log = tmp_path / "big.log"
     _big_log(log, 400_000)

@@ -1,0 +1,23 @@
+"""Saved logs as byte streams, read in blocks: what replay's two readers share."""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from collections.abc import Callable
+from typing import BinaryIO
+
+BLOCK_BYTES = 1 << 20
+STDIN = "-"
+Progress = Callable[[int], None]
+"""Called with the number of bytes read so far."""
+
+
+def open_log(name: str) -> BinaryIO:
+    """A binary stream of the log: `-` is stdin, gzip files (by their magic) are unpacked."""
+    if name == STDIN:
+        return sys.stdin.buffer
+    raw = open(name, "rb")  # noqa: SIM115 - the caller closes it
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw

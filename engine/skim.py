@@ -1,0 +1,186 @@
+"""Replay's fast path: a log read in raw blocks, only the lines that matter decoded.
+
+A block of whole lines (about 1 MiB, cut where `Splitter` cuts) is ANSI-stripped as bytes
+and scanned once by hyperscan for the lines a pattern may match (`Engine.candidates`); the
+clock reads the stamps in the raw bytes (`LogClock.times_at`); only the candidates are
+decoded, and the engine gets them with their times and the silences as a `SparseBlock`.
+The alert context (the lines before a match) is decoded when a match asks for it.
+
+A block the fast path cannot take as it is goes the straightforward way, decoded, split and
+timed line by line, with the same results: a block that is not valid UTF-8 (the decoder
+would put replacement characters in), holds a line over the cap or a terminal title escape
+(which can span lines), comes while leading untimed lines are held, or whose source a
+pattern sees that hyperscan does not cover.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from engine import hsmatch
+from engine.core import Engine
+from engine.lines import Splitter, strip_ansi_bytes
+from engine.logfile import BLOCK_BYTES, Progress, open_log
+from engine.model import LineBlock
+from engine.sparse import SparseBlock
+from engine.timestamps import LogClock
+
+_CR_TO_LF = bytes.maketrans(b"\r", b"\n")
+_NEWLINES = re.compile(rb"\n+")
+
+
+def segments(flat: bytes) -> int:
+    """How many non-empty lines `flat` (ending with a newline) holds, without splitting it."""
+    if b"\n\n\n" in flat:  # runs of three or more: count the runs instead
+        return len(_NEWLINES.findall(flat)) - flat.startswith(b"\n")
+    return flat.count(b"\n") - flat.count(b"\n\n") - flat.startswith(b"\n")
+
+
+def lines_before(flat: bytes, start: int, n: int) -> list[str]:
+    """Up to `n` non-empty lines of `flat` that end before offset `start` (a line start)."""
+    stop = at = start - 1
+    found = 0
+    while found < n and at > 0:
+        newline = flat.rfind(b"\n", 0, at)
+        found += at - newline > 1
+        at = newline
+    if stop <= 0 or found == 0:
+        return []
+    return [line for line in flat[at + 1 : stop].decode("utf-8").split("\n") if line]
+
+
+@dataclass
+class Skim:
+    """One log file as timed blocks, sparse where it can: `LineBlock`s and `SparseBlock`s."""
+
+    name: str
+    year: int
+    engine: Engine
+    progress: Progress | None = None
+    block_bytes: int = BLOCK_BYTES
+    splitter: Splitter = field(default_factory=Splitter)
+    read_bytes: int = 0
+    timed: bool = False
+    sparse_blocks: int = 0  # how many blocks went the fast way (for tests and benchmarks)
+
+    def blocks(self) -> Iterator[LineBlock | SparseBlock]:
+        clock = LogClock(self.year)
+        held = _Held(self.name, clock)
+        with open_log(self.name) as stream:
+            while chunk := stream.read(self.block_bytes):
+                self.read_bytes += len(chunk)
+                texts: list[str] = []
+                numbers: list[int] = []
+                region = self.splitter.begin(chunk, texts, numbers)
+                yield from held.add(texts, numbers)
+                if region:
+                    yield from self._region(region, clock, held)
+                self.splitter.finish()
+                if self.progress:
+                    self.progress(self.read_bytes)
+        yield from held.add(*self.splitter.flush())
+        yield from held.flush()
+        self.timed = clock.timed
+
+    def _region(
+        self, region: bytes, clock: LogClock, held: _Held
+    ) -> Iterator[LineBlock | SparseBlock]:
+        sparse = None
+        if clock.released and self.engine.can_skim(self.name):
+            sparse = self._sparse(region, clock)
+        if sparse is None:
+            texts: list[str] = []
+            numbers: list[int] = []
+            self.splitter.lines(region, texts, numbers)
+            yield from held.add(texts, numbers)
+            return
+        self.splitter.skip(region)
+        self.sparse_blocks += 1
+        if sparse.lines:
+            yield sparse
+
+    def _sparse(self, region: bytes, clock: LogClock) -> SparseBlock | None:
+        if b"\x1b]" in region or not self.splitter.fits(region):
+            return None
+        if not hsmatch.valid_utf8(region):
+            return None
+        stripped = strip_ansi_bytes(region)
+        flat = stripped.translate(_CR_TO_LF) if b"\r" in stripped else stripped
+        found = self.engine.candidates(flat)
+        if found is None:
+            return None
+        return _build(self.name, self.splitter.line_no, stripped, flat, found, clock, self.engine)
+
+
+def _build(
+    source: str,
+    first_line_no: int,
+    stripped: bytes,
+    flat: bytes,
+    found: list[tuple[int, int]],
+    clock: LogClock,
+    engine: Engine,
+) -> SparseBlock:
+    """The block of `flat` (`stripped` with `\\r` as `\\n`) seen through its candidates
+    (`found`: line start, pattern) and its silences."""
+    first = len(flat) - len(flat.lstrip(b"\n"))
+    last = flat.rfind(b"\n", 0, len(flat.rstrip(b"\n"))) + 1
+    candidates = sorted({start for start, _ in found if flat[start : start + 1] != b"\n"})
+    stops = sorted({first, last, *candidates})
+    times, silences = clock.times_at(flat, stops, engine.silence_gap)
+    at = dict(zip(stops, times, strict=True))
+    at.update((start, (before, t)) for start, before, t in silences)
+    points = sorted({*candidates, *(start for start, _, _ in silences)})
+    index = {start: i for i, start in enumerate(points)}
+    is_candidate = set(candidates)
+    texts = [
+        flat[s : flat.index(b"\n", s)].decode("utf-8") if s in is_candidate else ""
+        for s in points
+    ]
+    line_nos, line, counted = [], first_line_no, 0
+    for s in points:
+        line += stripped.count(b"\n", counted, s)
+        counted = s
+        line_nos.append(line)
+    pairs = [(index[start], k) for start, k in found if start in is_candidate]
+    before: Callable[[int, int], list[str]] = lambda i, n: lines_before(flat, points[i], n)  # noqa: E731
+    return SparseBlock(
+        source=source,
+        lines=segments(flat),
+        first=at[first][1],
+        end_before=at[last][0],
+        end=at[last][1],
+        texts=texts,
+        times=[at[s][1] for s in points],
+        befores=[at[s][0] for s in points],
+        line_nos=line_nos,
+        pairs=pairs,
+        before=before,
+        tail=lines_before(flat, len(flat), engine.context),
+    )
+
+
+@dataclass
+class _Held:
+    """Lines on the straightforward path wait here until the clock can time them."""
+
+    source: str
+    clock: LogClock
+    texts: list[str] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+
+    def add(self, texts: list[str], numbers: list[int]) -> Iterator[LineBlock]:
+        self.texts += texts
+        self.numbers += numbers
+        yield from self._timed(self.clock.push(texts))
+
+    def flush(self) -> Iterator[LineBlock]:
+        yield from self._timed(self.clock.flush())
+
+    def _timed(self, times: list[float]) -> Iterator[LineBlock]:
+        if times:
+            n = len(times)
+            yield LineBlock(self.source, self.texts[:n], times, self.numbers[:n])
+            del self.texts[:n], self.numbers[:n]
