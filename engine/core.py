@@ -427,6 +427,7 @@ class Engine:
             channels=rule.channels,
             values=values,
             action=rule.action,
+            kind=rule.kind,
             **(where or {}),
         )
 

@@ -152,6 +152,7 @@ class Decision:
     line_no: int | None = None
     context: tuple[str, ...] = ()
     action: Action | None = None
+    kind: Kind | None = None  # of the rule; None for what delivery makes up itself
 
     @property
     def notifies(self) -> bool:

@@ -48,6 +48,7 @@ def decision_record(d: Decision, timed: bool, full: bool = False) -> dict[str, A
         "time": when(d.t, timed),
         "t": d.t,
         "rule": d.rule,
+        "kind": d.kind.value if d.kind else None,
         "severity": d.severity.label,
         "reason": d.reason.value,
         "group": d.group,

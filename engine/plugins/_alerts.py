@@ -15,7 +15,6 @@ from typing import Any
 
 from engine.plugins import _robot
 from engine.render import render
-from engine.vocabulary import EVENTS, METRICS
 
 EXPIRE = 3600.0  # a one-off alert (log, event) stays active this long
 HOLD = 24 * 3600.0  # a firing stateful alert (metric, absent): this long, or until resolved
@@ -23,7 +22,6 @@ STATEFUL = frozenset({"metric", "absent"})
 MARGIN = 2.0  # seconds a resolution's endsAt stays before Alertmanager's now (clock skew)
 DESCRIPTION_BYTES = 8_000
 MESSAGE_ALERT = "rlswarm-message"
-_EVENT_FIELDS = frozenset(f for fields in EVENTS.values() for f in fields) - set(METRICS)
 _SEVERITY = {"failure": "error", "warning": "warning", "success": "info", "info": "info"}
 
 Record = Mapping[str, Any]
@@ -51,20 +49,9 @@ def records_of(body: str) -> list[Record] | None:
 def stateful(record: Record) -> bool:
     """Whether a resolution will follow this firing: the rule is a ``metric`` or ``absent`` one.
 
-    From the record's ``kind`` when it carries one; otherwise from what each kind of rule puts
-    in its records: a log rule its line, an ``absent`` rule its silence (``silent_s``), an event
-    rule the event's fields, and only stateful rules remind (``repeat``). What delivery makes
-    up itself (``delivery-failing``, ``channels test``) has no values: one-off."""
-    if record.get("kind"):
-        return str(record["kind"]) in STATEFUL
-    values = record.get("values")
-    if record.get("reason") == "repeat":
-        return True
-    if record.get("line") or record.get("source") or not isinstance(values, Mapping):
-        return False
-    if "silent_s" in values:
-        return True
-    return not any(name in _EVENT_FIELDS for name in values)
+    Records without a ``kind`` are what delivery makes up itself (``delivery-failing``,
+    ``channels test``): one-off."""
+    return str(record.get("kind")) in STATEFUL
 
 
 def active_window(record: Record, expire: float, hold: float, now: float) -> tuple[float, float]:
