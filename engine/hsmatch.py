@@ -33,7 +33,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import accumulate
+from pathlib import Path
 from typing import Any
+
+from engine import hscache
 
 try:  # the parser behind `re`; private, so anything unexpected makes a pattern fall back
     from re import _parser as _sre  # type: ignore[attr-defined]
@@ -76,6 +79,12 @@ class Untranslatable(Exception):
 
 def available() -> bool:
     return _hs is not None
+
+
+def hyperscan_module() -> Any:
+    """The hyperscan module (only when `available`), for the other databases of the engine."""
+    assert _hs is not None
+    return _hs
 
 
 # --- code point sets ---------------------------------------------------------------------
@@ -417,18 +426,34 @@ def _diagnose(expressions: Sequence[Expression]) -> tuple[list[Expression], set[
     return usable, rejected
 
 
-def _build(expressions: list[Expression]) -> tuple[Any, tuple[Expression, ...], set[int]]:
+def _cached(expressions: Sequence[Expression], cache: Path | None) -> tuple[Any, bool]:
+    """`_compile`, through the on-disk cache of compiled databases (`engine.hscache`)."""
+    return hscache.database(
+        _hs, cache, _hs.HS_MODE_BLOCK, expressions, _BASE_FLAGS, lambda: _compile(expressions)
+    )
+
+
+Built = tuple[Any, tuple[Expression, ...], set[int], bool]
+"""A database, the expressions it holds, the patterns left out, whether it came from disk."""
+
+
+def _build(expressions: list[Expression], cache: Path | None = None) -> Built:
     """The database of `expressions`, those it holds, and the patterns it had to leave out."""
     if not expressions:
-        return None, (), set()
+        return None, (), set(), False
     try:
-        return _compile(expressions), tuple(expressions), set()
+        return _with(expressions, set(), cache)
     except _hs.error:  # some expression is too much for hyperscan: find which
         usable, bad = _diagnose(expressions)
     try:
-        return (_compile(usable) if usable else None), tuple(usable), bad
+        return _with(usable, bad, cache) if usable else (None, (), bad, False)
     except _hs.error:  # each compiles alone but not all together: Python it is
-        return None, (), {k for k, _, _ in expressions}
+        return None, (), {k for k, _, _ in expressions}, False
+
+
+def _with(expressions: list[Expression], bad: set[int], cache: Path | None) -> Built:
+    db, loaded = _cached(expressions, cache)
+    return db, tuple(expressions), bad, loaded
 
 
 def _translate(regexes: Sequence[re.Pattern[str]]) -> tuple[list[Expression], set[int]]:
@@ -455,10 +480,10 @@ class Prefilter:
     `fallback` lists the patterns it does not cover: the caller runs those on every line.
     """
 
-    def __init__(self, regexes: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, regexes: Sequence[re.Pattern[str]], cache: Path | None = None) -> None:
         self.stride = max(len(regexes), 1)
         expressions, rejected = _translate(regexes)
-        self._db, self.expressions, bad = _build(expressions)
+        self._db, self.expressions, bad, self.from_cache = _build(expressions, cache)
         self.fallback = tuple(sorted(rejected | bad))
         self._lock = threading.Lock()  # the database has one scratch space
 
@@ -510,7 +535,6 @@ class Prefilter:
             self._db.scan(buf, match_event_handler=on_match)
         return found
 
-
     def line_starts(self, flat: bytes) -> list[tuple[int, int]]:
         """(offset of the line's first byte, pattern) of the lines of `flat` that a pattern
         may match, in that order. `flat` must be valid UTF-8 (see `valid_utf8`); its lines
@@ -541,8 +565,8 @@ class Prefilter:
 @lru_cache(maxsize=16)
 def prefilter(regexes: tuple[re.Pattern[str], ...]) -> Prefilter:
     """The prefilter of these regexes, shared by the matchers that use them (a compiled
-    regex equals another of the same pattern and flags)."""
-    return Prefilter(regexes)
+    regex equals another of the same pattern and flags); compiled once per machine."""
+    return Prefilter(regexes, hscache.default_dir())
 
 
 # --- UTF-8 validity ------------------------------------------------------------------------
@@ -572,6 +596,28 @@ def _ill_formed_db() -> Any:
     flags = _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_SINGLEMATCH
     db.compile(expressions=[b"^" + _WELL_FORMED + b"*" + _ILL_FORMED], ids=[0], flags=[flags])
     return db
+
+
+@cache
+def _blank_db() -> Any:
+    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    db.compile(expressions=[b"\n\n"], ids=[0], flags=[0])
+    return db
+
+
+def newline_pairs(data: bytes) -> int:
+    """How many newlines are directly followed by another (runs overlap: three make two),
+    counted by hyperscan, which finds them much faster than `bytes.count` does."""
+    if _hs is None:
+        return sum(len(run) - 1 for run in re.findall(rb"\n+", data))
+    found = [0]
+
+    def on_match(_id: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+        found[0] += 1
+
+    with _UTF8_LOCK:
+        _blank_db().scan(data, match_event_handler=on_match)
+    return found[0]
 
 
 def valid_utf8(data: bytes) -> bool:

@@ -15,7 +15,6 @@ pattern sees that hyperscan does not cover.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -28,27 +27,34 @@ from engine.sparse import SparseBlock
 from engine.timestamps import LogClock
 
 _CR_TO_LF = bytes.maketrans(b"\r", b"\n")
-_NEWLINES = re.compile(rb"\n+")
+_LINE_GUESS = 160  # bytes per line to decode at first when looking back for context
 
 
 def segments(flat: bytes) -> int:
-    """How many non-empty lines `flat` (ending with a newline) holds, without splitting it."""
-    if b"\n\n\n" in flat:  # runs of three or more: count the runs instead
-        return len(_NEWLINES.findall(flat)) - flat.startswith(b"\n")
-    return flat.count(b"\n") - flat.count(b"\n\n") - flat.startswith(b"\n")
+    """How many non-empty lines `flat` (ending with a newline) holds, without splitting it:
+    each ends at a newline that follows something else."""
+    return flat.count(b"\n") - hsmatch.newline_pairs(flat) - flat.startswith(b"\n")
 
 
 def lines_before(flat: bytes, start: int, n: int) -> list[str]:
-    """Up to `n` non-empty lines of `flat` that end before offset `start` (a line start)."""
-    stop = at = start - 1
-    found = 0
-    while found < n and at > 0:
-        newline = flat.rfind(b"\n", 0, at)
-        found += at - newline > 1
-        at = newline
-    if stop <= 0 or found == 0:
+    """Up to `n` non-empty lines of `flat` that end before offset `start` (a line start),
+    decoding a window of a few lines' bytes and widening it until it holds enough."""
+    stop = start - 1  # the newline that ends the line before
+    if n <= 0 or stop <= 0:
         return []
-    return [line for line in flat[at + 1 : stop].decode("utf-8").split("\n") if line]
+    width = _LINE_GUESS * n
+    while True:
+        low = max(0, stop - width)
+        if low:
+            newline = flat.find(b"\n", low, stop)
+            if newline < 0:  # the window is inside the line before: widen it
+                width *= 4
+                continue
+            low = newline + 1  # whole lines only
+        lines = [line for line in flat[low:stop].decode("utf-8").split("\n") if line]
+        if len(lines) >= n or low == 0:
+            return lines[-n:]
+        width *= 4
 
 
 @dataclass
@@ -136,8 +142,7 @@ def _build(
     index = {start: i for i, start in enumerate(points)}
     is_candidate = set(candidates)
     texts = [
-        flat[s : flat.index(b"\n", s)].decode("utf-8") if s in is_candidate else ""
-        for s in points
+        flat[s : flat.index(b"\n", s)].decode("utf-8") if s in is_candidate else "" for s in points
     ]
     line_nos, line, counted = [], first_line_no, 0
     for s in points:

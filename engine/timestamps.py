@@ -354,19 +354,28 @@ class LogClock:
         points: list[Point] = []
         silences: list[tuple[int, float, float]] = []
         last = before = self._last
-        stamped = -1  # where the last stamp that moved the clock was
-        k, n = 0, len(stops)
+        stamped = -1  # where the last stamp was
+        pending = iter(stops)
+        stop = next(pending, math.inf)
         for found in _SCAN_BYTES.finditer(buf):
             at = found.start()
-            while k < n and stops[k] < at:
-                points.append((before if stops[k] == stamped else last, last))
-                k += 1
-            if found.lastindex is None:  # `:MM:SS` somewhere: is there a prefixed stamp?
+            while stop < at:
+                points.append((before if stop == stamped else last, last))
+                stop = next(pending, math.inf)
+            index = found.lastindex
+            stamp: float | None
+            if index is not None and index < _YEARLESS_GROUP:  # most stamps: `_time`, inlined
+                dated = _dated(found)
+                if dated is None:
+                    continue
+                stamp, self._year = dated
+                self._seen = True
+            elif index is not None:
+                stamp = self._time(found, last)
+            else:  # `:MM:SS` somewhere: is there a prefixed stamp?
                 line = buf[at + 1 : buf.index(b"\n", at + 1)].decode("utf-8")
                 line_match = _LINE.match(line)
                 stamp = None if line_match is None else self._time(line_match, last)
-            else:
-                stamp = self._time(found, last)
             if stamp is None:
                 continue
             before, stamped = last, at
@@ -374,7 +383,9 @@ class LogClock:
                 last = stamp
                 if last - before >= gap:
                     silences.append((at, before, last))
-        points += [(before if stop == stamped else last, last) for stop in stops[k:]]
+        while stop != math.inf:
+            points.append((before if stop == stamped else last, last))
+            stop = next(pending, math.inf)
         self._last = last
         return points, silences
 

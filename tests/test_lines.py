@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.lines import DEFAULT_MAX_LINE, Splitter, strip_ansi
+from engine.lines import DEFAULT_MAX_LINE, Splitter, strip_ansi, strip_ansi_bytes
 
 Segments = tuple[list[str], list[int]]
 
@@ -301,3 +301,31 @@ def test_long_progress_bar_keeps_its_latest_redraw() -> None:
 def test_escape_sequences_are_stripped(seq: str, name: str) -> None:
     assert strip_ansi(f"a{seq}b{seq}") == "ab", name
     assert feed_all([f"x{seq}y\n".encode()])[0] == (["xy"], [1]), name
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"bb", b"\n", b"\r", b"x" * 9]), max_size=40),
+    st.integers(1, 20),
+)
+def test_fits_is_whether_every_line_is_within_the_cap(parts: list[bytes], cap: int) -> None:
+    region = b"".join(parts) + b"\n"
+    assert Splitter(max_line=cap).fits(region) == (max(map(len, region.split(b"\n"))) <= cap)
+
+
+ESCAPES = [
+    "\x1b[31m",
+    "\x1b[0m",
+    "\x1b[1;32m",
+    "\x1b(B",
+    "\x1b7",
+    "\x1b[2K",
+    "\x1b]0;t\x07",
+    "\x1b",
+]
+
+
+@given(st.lists(st.one_of(st.sampled_from(ESCAPES), st.text(max_size=6)), max_size=12))
+def test_stripping_bytes_then_decoding_is_decoding_then_stripping(parts: list[str]) -> None:
+    text = "".join(parts)  # hypothesis's text holds no lone surrogates: it encodes
+    data = text.encode("utf-8")
+    assert strip_ansi_bytes(data).decode("utf-8") == strip_ansi(text)

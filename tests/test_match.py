@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -10,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from engine import hsmatch
+from engine import hscache, hsmatch
 from engine.match import Matcher
 from engine.rule import Pattern, source_matches
 
@@ -381,3 +382,78 @@ def test_each_line_alone_and_in_a_block_agree(patterns: list[Pattern], text: str
     assert [(k, span) for line, k, span, *_ in amid if line == 1] == [
         (k, span) for _, k, span, *_ in alone
     ]
+
+
+# --- raw bytes, validity, the compiled-database cache -------------------------------------
+
+
+@needs_hyperscan
+@settings(deadline=None, max_examples=round(200 * SCALE))
+@given(rule_sets(), block)
+def test_candidates_in_raw_bytes_cover_every_hit(patterns: list[Pattern], texts: list[str]) -> None:
+    """The raw-bytes scan replay's fast path uses names every line that has a hit, even with
+    empty lines between (a `\\r` becomes one), and `confirm` finds exactly the hits."""
+    expected = naive(patterns, texts, "stdout")
+    flat = "\n\n".join(texts).encode() + b"\n"
+    starts = [0]
+    for text in texts[:-1]:
+        starts.append(starts[-1] + len(text.encode()) + 2)
+    matcher = Matcher(patterns)
+    assume(matcher.covers("stdout"))
+    found = matcher.candidates(flat)
+    assert found is not None
+    line_of = {start: i for i, start in enumerate(starts)}
+    pairs = sorted({(line_of[s], k) for s, k in found if s in line_of})
+    assert {(i, k) for i, k, *_ in expected} <= set(pairs)
+    assert keys(matcher.confirm(texts, pairs, "stdout")) == expected
+
+
+@given(st.binary(max_size=40).map(lambda b: b + b"\n"))
+def test_valid_utf8_is_what_the_decoder_accepts(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+        decodes = True
+    except UnicodeDecodeError:
+        decodes = False
+    assert hsmatch.valid_utf8(data) is decodes
+
+
+@given(st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\n\n", b"\xc3\xa9"]), max_size=30))
+def test_newline_pairs_counts_adjacent_newlines(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    assert hsmatch.newline_pairs(data) == sum(
+        1 for a, b in itertools.pairwise(data) if a == b == 10
+    )
+
+
+@needs_hyperscan
+def test_a_compiled_database_is_kept_and_loaded_back(tmp_path: Path) -> None:
+    found = pats(r"ERROR (\d+)", (r"cuda out of memory", re.I), "\\bnan\\b")
+    regexes = tuple(p.regex for p in found)
+    texts = ["ERROR 12", "CUDA Out Of Memory", "loss nan", "ok"]
+    first = hsmatch.Prefilter(regexes, cache=tmp_path)
+    (kept,) = tmp_path.glob("*.hsdb")
+    second = hsmatch.Prefilter(regexes, cache=tmp_path)
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert first.candidates(texts) == second.candidates(texts) == [(0, 0), (1, 1), (2, 2)]
+    kept.write_bytes(b"not a database")  # damaged (or from another hyperscan): compiled again
+    third = hsmatch.Prefilter(regexes, cache=tmp_path)
+    assert not third.from_cache and third.candidates(texts) == [(0, 0), (1, 1), (2, 2)]
+    assert hsmatch.Prefilter(regexes, cache=tmp_path).from_cache
+
+
+def test_the_cache_directory_follows_the_environment(tmp_path: Path) -> None:
+    assert hscache.default_dir({"RLSWARM_CACHE": "off"}) is None
+    assert hscache.default_dir({"RLSWARM_CACHE": str(tmp_path)}) == tmp_path
+    assert hscache.default_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "rlswarm-rules"
+
+
+@needs_hyperscan
+def test_the_cache_keeps_only_the_newest_databases(tmp_path: Path) -> None:
+    for i in range(hscache.KEEP + 5):
+        old = tmp_path / f"{i:032d}.hsdb"
+        old.write_bytes(b"x")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    hsmatch.Prefilter((re.compile("ERROR"),), cache=tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("*.hsdb"))
+    assert len(kept) == hscache.KEEP and f"{0:032d}.hsdb" not in kept

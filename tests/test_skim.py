@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from engine import hsmatch, packs
 from engine.replay import ReplayResult, replay
 from engine.rule import RuleSet
+from engine.skim import lines_before, segments
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "rlswarm" / "cases"
@@ -69,12 +70,15 @@ rules:
     for: 30m
     cooldown: 0s
 """
-FALLBACK_PACK = PACK + r"""
+FALLBACK_PACK = (
+    PACK
+    + r"""
   - id: nullable
     severity: info
     log: 'x*'
     cooldown: 1h
 """
+)
 
 
 def same(rules: RuleSet, log: Path, block_bytes: int) -> ReplayResult:
@@ -279,3 +283,25 @@ def test_line_numbers_and_context_survive_redraws_and_colour(tmp_path: Path) -> 
         " 50%|##| 1/2",
     )
     assert _lines(result)[-1] == 301
+
+
+# --- the helpers ------------------------------------------------------------------------------
+
+flats = st.lists(st.sampled_from([b"a", b"bb", b"\xc3\xa9", b"\n", b"\n", b"x" * 300]), max_size=60)
+
+
+@given(parts=flats)
+def test_segments_counts_the_non_empty_lines(parts: list[bytes]) -> None:
+    flat = b"".join(parts) + b"\n"
+    assert segments(flat) == len([p for p in flat.split(b"\n") if p])
+
+
+@given(parts=flats, n=st.integers(0, 25), data=st.data())
+def test_lines_before_are_the_last_non_empty_lines_before_a_line_start(
+    parts: list[bytes], n: int, data: st.DataObject
+) -> None:
+    flat = b"".join(parts) + b"\n"
+    starts = [0] + [i + 1 for i, c in enumerate(flat) if c == 10 and i + 1 < len(flat)]
+    start = data.draw(st.sampled_from([*starts, len(flat)]))
+    expected = [p.decode() for p in flat[:start].split(b"\n") if p][-n:] if n else []
+    assert lines_before(flat, start, n) == expected

@@ -490,3 +490,42 @@ def test_clock_is_the_running_max_of_dated_stamps(lines: list[str]) -> None:
         last = last if s is None else max(last, s)
         expected.append(last)
     assert times == expected
+
+
+def _segment(line: str) -> str:
+    """A line as the splitter hands it on: no line ends, no escape codes."""
+    return line.replace("\n", " ").replace("\r", " ").replace("\x1b", "")
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.one_of(LINE, STAMP_TEXT), min_size=1, max_size=40),
+    st.integers(0, 40),
+    st.sampled_from([math.inf, 1.0, 3600.0]),
+    st.data(),
+)
+def test_times_at_gives_the_times_push_gives(
+    lines: list[str], cut: int, gap: float, data: st.DataObject
+) -> None:
+    """Replay's fast path times chosen lines from the raw bytes of a block; they are the
+    times `push` gives every line, the block cut anywhere, and so are the silences."""
+    lines = [s for s in map(_segment, lines) if s]
+    reference = LogClock(2020, max_lead=0)
+    expected = reference.push(lines)
+    clock = LogClock(2020, max_lead=0)
+    points, silences, offset = [], [], 0
+    for part in (lines[:cut], lines[cut:]):
+        flat = "".join(line + "\n" for line in part).encode("utf-8")
+        starts = [0]
+        for line in part[:-1]:
+            starts.append(starts[-1] + len(line.encode("utf-8")) + 1)
+        chosen = sorted(data.draw(st.sets(st.sampled_from(starts))) if starts and part else [])
+        got, quiet = clock.times_at(flat, chosen, gap)
+        points += [(offset + starts.index(s), p) for s, p in zip(chosen, got, strict=True)]
+        silences += [(offset + starts.index(s), before, t) for s, before, t in quiet]
+        offset += len(part)
+    previous = [0.0, *expected]
+    assert [(i, (previous[i], expected[i])) for i, _ in points] == points
+    jumps = [(i, previous[i], t) for i, t in enumerate(expected) if t - previous[i] >= gap]
+    assert silences == jumps
+    assert clock.timed == reference.timed
