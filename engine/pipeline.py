@@ -5,12 +5,22 @@ which never block. The thread splits chunks into lines (per source), feeds
 the engine, and hands decisions to the sinks and actions to the supervisor.
 A failure here is reported once and the loop goes on: the training and its
 pass-through never depend on it.
+
+Chunks are taken in batches: every chunk already waiting is evaluated with the
+first one (each line keeps the time its chunk arrived). After a small batch the
+thread rests `batch` seconds (40 ms: under the 50 ms the issue allows a line to
+wait) and takes what came meanwhile together, so a steady trickle of output costs
+25 wake-ups a second, not one per write, and a line after a quiet spell is still
+evaluated at once. A large read (a flood) is never held back, and is not split
+into lines at all: as in replay (`engine.skim`), hyperscan finds in its raw bytes
+the few lines a rule may match, and only those are decoded.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -20,10 +30,17 @@ from typing import Any, Protocol
 from engine.core import Engine
 from engine.lines import Splitter
 from engine.model import Action, Decision, Event, LineBlock, Observation, Sample, Tick, Value
+from engine.skim import skim_region
+from engine.sparse import SparseBlock
 from engine.vocabulary import EVENTS
 
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
+MAX_BATCH_BYTES = 1 << 20
+SPARSE_BYTES = 16 * 1024  # a chunk's lines that come to this go the fast way (engine.skim)
 LAST_LINES = 20
+Chunk = tuple[str, float, bytes]
+"""(source, time it was read, bytes); empty bytes: the source's stream ended."""
+Timed = tuple[list[tuple[float, float]], list[tuple[int, float, float]]]
 
 
 class Sink(Protocol):
@@ -58,8 +75,12 @@ class Pipeline:
         tick: float = 1.0,
         verbose: bool = False,
         observer: Observer | None = None,
+        batch: float = 0.04,
+        sparse_bytes: int = SPARSE_BYTES,
     ) -> None:
         self.engine = engine
+        self.batch = batch
+        self.sparse_bytes = sparse_bytes
         self.observer = observer
         self.sinks = list(sinks)
         self.notice = notice
@@ -70,7 +91,7 @@ class Pipeline:
         self.tally = Tally()
         self.last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self.last_activity: float | None = None
-        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._queued_bytes = 0
         self._lock = threading.Lock()
         self._splitters: dict[str, Splitter] = {}
@@ -112,52 +133,130 @@ class Pipeline:
     # --- the loop ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        after: tuple[str, Any] | None = None  # what ended the last batch, next to handle
         while True:
-            try:
-                kind, item = self._inbox.get(timeout=self.tick)
-            except queue.Empty:
-                kind, item = "obs", Tick(self.clock())
-            if kind == "stop":
+            if after is None:
+                try:
+                    kind, item = self._inbox.get(timeout=self.tick)
+                except queue.Empty:
+                    kind, item = "obs", Tick(self.clock())
+            else:
+                (kind, item), after = after, None
+            if kind == "chunk":
+                chunks, after, size = self._gather(item)
+                self._guarded(self._chunks, chunks)
+                if after is None and size < self.sparse_bytes:
+                    # a trickle of output: let more of it arrive and take it together (a sleep,
+                    # then a queue that is ready, costs one wake-up); a flood is not held back
+                    time.sleep(self.batch)
+            elif kind == "stop":
                 self._flush_partial_lines()
                 self._done.set()
                 return
+            else:
+                self._guarded(self._handle, kind, item)
+
+    def _guarded(self, step: Callable[..., None], *args: Any) -> None:
+        try:
+            step(*args)
+        except Exception:
+            self.tally.internal_errors += 1
+            if self.tally.internal_errors == 1:
+                self.notice(
+                    "internal error in rule evaluation (the training goes on):\n"
+                    + traceback.format_exc()
+                )
+
+    def _gather(self, first: Chunk) -> tuple[list[Chunk], tuple[str, Any] | None, int]:
+        """`first` and the chunks queued behind it (up to `MAX_BATCH_BYTES`); the item
+        that stopped the gathering, if any (handled next, so the order is kept); their size."""
+        chunks, size = [first], len(first[2])
+        while size < MAX_BATCH_BYTES:
             try:
-                self._handle(kind, item)
-            except Exception:
-                self.tally.internal_errors += 1
-                if self.tally.internal_errors == 1:
-                    self.notice(
-                        "internal error in rule evaluation (the training goes on):\n"
-                        + traceback.format_exc()
-                    )
+                kind, item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind != "chunk":
+                return chunks, (kind, item), size
+            chunks.append(item)
+            size += len(item[2])
+        return chunks, None, size
 
     def _handle(self, kind: str, item: Any) -> None:
-        if kind == "chunk":
-            source, t, data = item
-            with self._lock:
-                self._queued_bytes -= len(data)
-            splitter = self._splitters.setdefault(source, Splitter())
-            if data:
-                self._lines(source, t, *splitter.feed(data))
-            else:  # the source's stream ended (a file rotated away): its last line is whole
-                self._lines(source, t, *splitter.flush())
-        elif kind == "probe":
+        if kind == "probe":
             self._probe(*item)
         else:
             self._observe(item)
 
-    def _lines(self, source: str, t: float, texts: list[str], numbers: list[int]) -> None:
+    def _chunks(self, chunks: list[Chunk]) -> None:
+        """Split the chunks into lines and feed them, one block per run of one source; a
+        large region of whole lines goes the fast way (`_skim`)."""
+        with self._lock:
+            self._queued_bytes -= sum(len(data) for _, _, data in chunks)
+        source = chunks[0][0]
+        texts: list[str] = []
+        times: list[float] = []
+        numbers: list[int] = []
+        for chunk_source, t, data in chunks:
+            if chunk_source != source:
+                self._lines(source, texts, times, numbers)
+                source, texts, times, numbers = chunk_source, [], [], []
+            splitter = self._splitters.setdefault(source, Splitter())
+            size = len(texts)
+            if not data:  # the stream ended (a file rotated away): its last line is whole
+                new_texts, new_numbers = splitter.flush()
+                texts += new_texts
+                numbers += new_numbers
+            else:
+                region = splitter.begin(data, texts, numbers)
+                sparse = self._sparse(source, t, region, splitter)
+                if sparse is not None:
+                    times += [t] * (len(texts) - size)
+                    self._lines(source, texts, times, numbers)
+                    texts, times, numbers, size = [], [], [], 0
+                    splitter.skip(region)
+                    self._skim(source, t, sparse)
+                elif region:
+                    splitter.lines(region, texts, numbers)
+                splitter.finish()
+            times += [t] * (len(texts) - size)
+        self._lines(source, texts, times, numbers)
+
+    def _sparse(
+        self, source: str, t: float, region: bytes, splitter: Splitter
+    ) -> SparseBlock | None:
+        """A region of whole lines as a `SparseBlock` (every line at `t`, when its chunk was
+        read), if it is large enough for the fast way to pay and the fast way can take it."""
+        if len(region) < self.sparse_bytes or not self.engine.can_skim(source):
+            return None
+
+        def timing(_flat: bytes, stops: Sequence[int], _gap: float) -> Timed:
+            return [(t, t)] * len(stops), []
+
+        return skim_region(source, region, splitter, self.engine, timing, LAST_LINES)
+
+    def _skim(self, source: str, t: float, block: SparseBlock) -> None:
+        if not block.lines:
+            return
+        self.tally.lines += block.lines
+        self.last_lines.extend(block.tail[-LAST_LINES:])
+        self.last_activity = t
+        decisions = self.engine.feed_sparse(block)
+        self._decide(decisions, block.as_lines(lambda n: [t] * n))
+
+    def _lines(self, source: str, texts: list[str], times: list[float], numbers: list[int]) -> None:
         if not texts:
             return
         self.tally.lines += len(texts)
         self.last_lines.extend(texts)
-        self.last_activity = t
-        block = LineBlock(source, texts, [t] * len(texts), numbers)
+        self.last_activity = times[-1]
+        block = LineBlock(source, texts, times, numbers)
         self._decide(self.engine.feed_lines(block), block)
 
     def _flush_partial_lines(self) -> None:
         for source, splitter in self._splitters.items():
-            self._lines(source, self.clock(), *splitter.flush())
+            texts, numbers = splitter.flush()
+            self._lines(source, texts, [self.clock()] * len(texts), numbers)
 
     def _observe(self, obs: Observation) -> None:
         if isinstance(obs, Sample) and self.last_activity is not None:

@@ -15,7 +15,7 @@ pattern sees that hyperscan does not cover.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from engine import hsmatch
@@ -24,7 +24,7 @@ from engine.lines import Splitter, strip_ansi_bytes
 from engine.logfile import BLOCK_BYTES, Progress, open_log
 from engine.model import LineBlock
 from engine.sparse import SparseBlock
-from engine.timestamps import LogClock
+from engine.timestamps import LogClock, Point
 
 _CR_TO_LF = bytes.maketrans(b"\r", b"\n")
 _LINE_GUESS = 160  # bytes per line to decode at first when looking back for context
@@ -108,34 +108,38 @@ class Skim:
             yield sparse
 
     def _sparse(self, region: bytes, clock: LogClock) -> SparseBlock | None:
-        if b"\x1b]" in region or not self.splitter.fits(region):
-            return None
-        if not hsmatch.valid_utf8(region):
-            return None
-        stripped = strip_ansi_bytes(region)
-        flat = stripped.translate(_CR_TO_LF) if b"\r" in stripped else stripped
-        found = self.engine.candidates(flat)
-        if found is None:
-            return None
-        return _build(self.name, self.splitter.line_no, stripped, flat, found, clock, self.engine)
+        return skim_region(self.name, region, self.splitter, self.engine, clock.times_at)
 
 
-def _build(
+Timing = Callable[[bytes, Sequence[int], float], tuple[list[Point], list[tuple[int, float, float]]]]
+"""Times of lines of a region: as `LogClock.times_at` gives them (replay), or the time the
+chunk was read (the live pipeline)."""
+
+
+def skim_region(
     source: str,
-    first_line_no: int,
-    stripped: bytes,
-    flat: bytes,
-    found: list[tuple[int, int]],
-    clock: LogClock,
+    region: bytes,
+    splitter: Splitter,
     engine: Engine,
-) -> SparseBlock:
-    """The block of `flat` (`stripped` with `\\r` as `\\n`) seen through its candidates
-    (`found`: line start, pattern) and its silences."""
+    timing: Timing,
+    tail: int = 0,
+) -> SparseBlock | None:
+    """A region of whole lines (as `Splitter.begin` returns it, before `skip`) seen through
+    its candidates, or None where the fast path cannot take it (see the module's doc).
+    The block's `tail` holds at least `tail` lines (and what the engine keeps)."""
+    if b"\x1b]" in region or not splitter.fits(region) or not hsmatch.valid_utf8(region):
+        return None
+    stripped = strip_ansi_bytes(region)
+    flat = stripped.translate(_CR_TO_LF) if b"\r" in stripped else stripped
+    found = engine.candidates(flat)
+    if found is None:
+        return None
+    first_line_no = splitter.line_no
     first = len(flat) - len(flat.lstrip(b"\n"))
     last = flat.rfind(b"\n", 0, len(flat.rstrip(b"\n"))) + 1
     candidates = sorted({start for start, _ in found if flat[start : start + 1] != b"\n"})
     stops = sorted({first, last, *candidates})
-    times, silences = clock.times_at(flat, stops, engine.silence_gap)
+    times, silences = timing(flat, stops, engine.silence_gap)
     at = dict(zip(stops, times, strict=True))
     at.update((start, (before, t)) for start, before, t in silences)
     points = sorted({*candidates, *(start for start, _, _ in silences)})
@@ -163,8 +167,21 @@ def _build(
         line_nos=line_nos,
         pairs=pairs,
         before=before,
-        tail=lines_before(flat, len(flat), engine.context),
+        tail=lines_before(flat, len(flat), max(tail, engine.context)),
+        every_line=lambda: _every_line(stripped, first_line_no),
     )
+
+
+def _every_line(stripped: bytes, first_line_no: int) -> tuple[list[str], list[int]]:
+    """Every line of a region and its number, as `Splitter.lines` would give them."""
+    texts: list[str] = []
+    numbers: list[int] = []
+    for i, line in enumerate(stripped.decode("utf-8").split("\n")):
+        for part in line.split("\r") if "\r" in line else (line,):
+            if part:
+                texts.append(part)
+                numbers.append(first_line_no + i)
+    return texts, numbers
 
 
 @dataclass

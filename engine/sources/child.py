@@ -4,10 +4,14 @@ Each output stream has a pump thread that writes what it reads to our own
 stream at once (a prompt without a newline included), appends it to the
 capture, and only then hands a copy to the observation path through a
 callback that must not block. Our stdin is forwarded to the child.
+
+The child's output pipes are made 1 MiB deep where the system allows it (Linux),
+so that a child printing fast never waits on a pump that is briefly busy.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import signal
@@ -26,6 +30,7 @@ Chunk = Callable[[str, float, bytes], None]
 """Receives (source, time, bytes) for every read; must return at once."""
 
 READ_SIZE = 65536
+PIPE_SIZE = 1 << 20
 
 
 @dataclass
@@ -38,7 +43,8 @@ class Terminal:
     last_byte: dict[int, int] = field(default_factory=dict)
 
     def lock(self, fd: int) -> threading.Lock:
-        return self.locks.setdefault(fd, threading.Lock())
+        lock = self.locks.get(fd)
+        return lock if lock is not None else self.locks.setdefault(fd, threading.Lock())
 
     def write(self, fd: int, data: bytes) -> None:
         with self.lock(fd):
@@ -125,6 +131,8 @@ class Child:
         self._input_lock = threading.Lock()
         self._input_open = True
         self.pid = self.proc.pid
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            _deepen(pipe)
         self.known: dict[int, psutil.Process] = {}
         self._pumps = [
             self._pump(self.proc.stdout, "stdout", terminal.stdout_fd),
@@ -136,19 +144,21 @@ class Child:
         in_fd = stream.fileno()  # type: ignore[attr-defined]
 
         def run() -> None:
+            read, write, on_chunk, clock = os.read, self.terminal.write, self.on_chunk, self.clock
+            keep = self.capture.write if self.capture is not None else None
             while True:
                 try:
-                    data = os.read(in_fd, READ_SIZE)
+                    data = read(in_fd, READ_SIZE)
                 except InterruptedError:
                     continue
                 except OSError:
                     break
                 if not data:
                     break
-                self.terminal.write(fd, data)
-                if self.capture is not None:
-                    self.capture.write(data)
-                self.on_chunk(source, self.clock(), data)
+                write(fd, data)
+                if keep is not None:
+                    keep(data)
+                on_chunk(source, clock(), data)
 
         thread = threading.Thread(target=run, name=f"pump-{source}-{self.pid}", daemon=True)
         thread.start()
@@ -246,6 +256,17 @@ class Child:
         deadline = time.monotonic() + timeout
         for pump in self._pumps:
             pump.join(max(0.0, deadline - time.monotonic()))
+
+
+def _deepen(pipe: object) -> None:
+    """Give a pipe a `PIPE_SIZE` buffer where the system has the call (Linux) and allows it."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is None or pipe is None:
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)  # type: ignore[attr-defined]
+    except OSError:  # above /proc/sys/fs/pipe-max-size, or the user's pipe quota: keep 64 KiB
+        pass
 
 
 def _send(proc: psutil.Process, sig: int) -> None:
