@@ -25,7 +25,9 @@ prefilter mode, is not covered: the caller runs it on every line.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 import threading
 from array import array
 from bisect import bisect_right
@@ -474,6 +476,27 @@ def _translate(regexes: Sequence[re.Pattern[str]]) -> tuple[list[Expression], se
     return out, rejected
 
 
+@cache
+def _translator_version() -> str:
+    """What a translation depends on besides the patterns: this module and Python's `re`."""
+    source = Path(__file__).read_bytes()
+    return hashlib.sha256(source).hexdigest()[:16] + " " + sys.version
+
+
+def _translations(
+    regexes: Sequence[re.Pattern[str]], cache: Path | None
+) -> tuple[list[Expression], set[int]]:
+    """`_translate`, kept in the cache directory (see `engine.hscache.remembered`)."""
+    parts = ["translate", _translator_version(), [(r.pattern, int(r.flags)) for r in regexes]]
+
+    def make() -> list[Any]:
+        expressions, rejected = _translate(regexes)
+        return [expressions, sorted(rejected)]
+
+    expressions, rejected = hscache.remembered(cache, parts, make)
+    return [(int(k), str(text), int(extra)) for k, text, extra in expressions], set(rejected)
+
+
 class Prefilter:
     """Candidate (line, pattern) pairs for a block of lines, from one hyperscan scan.
 
@@ -482,7 +505,7 @@ class Prefilter:
 
     def __init__(self, regexes: Sequence[re.Pattern[str]], cache: Path | None = None) -> None:
         self.stride = max(len(regexes), 1)
-        expressions, rejected = _translate(regexes)
+        expressions, rejected = _translations(regexes, cache)
         self._db, self.expressions, bad, self.from_cache = _build(expressions, cache)
         self.fallback = tuple(sorted(rejected | bad))
         self._lock = threading.Lock()  # the database has one scratch space

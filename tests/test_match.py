@@ -457,3 +457,17 @@ def test_the_cache_keeps_only_the_newest_databases(tmp_path: Path) -> None:
     hsmatch.Prefilter((re.compile("ERROR"),), cache=tmp_path)
     kept = sorted(p.name for p in tmp_path.glob("*.hsdb"))
     assert len(kept) == hscache.KEEP and f"{0:032d}.hsdb" not in kept
+
+
+@needs_hyperscan
+def test_the_translation_is_kept_too_and_matches_a_fresh_one(tmp_path: Path) -> None:
+    found = pats(r"ERROR (\d+)", (r"straße", re.I), r"(?<=x)y", "a*")
+    regexes = tuple(p.regex for p in found)
+    first = hsmatch.Prefilter(regexes, cache=tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    second = hsmatch.Prefilter(regexes, cache=tmp_path)
+    fresh = hsmatch.Prefilter(regexes)
+    assert first.expressions == second.expressions == fresh.expressions
+    assert first.fallback == second.fallback == fresh.fallback == (3,)
+    texts = ["ERROR 7", "STRASSE", "xy", "ok"]
+    assert second.candidates(texts) == fresh.candidates(texts)
