@@ -5,7 +5,9 @@
 Every figure is the best (lowest) wall time of --repeat runs, taken in turns (tool, grep,
 naive, tool, ...) so that a noisy neighbour hits all three alike. `naive` is this file run as
 `replay_bench.py naive PACKDIR LOG` in a subprocess: read lines, try every compiled regex
-on every line, print how many lines matched any (which must equal grep's count).
+on every line, print how many lines matched any (which must equal grep's count). Once per
+rule count the tool also runs without its cache of compiled rules (`cold`: a first run with
+new rules) and on an empty log (`empty`: the fixed cost of starting and loading the rules).
 """
 
 from __future__ import annotations
@@ -90,6 +92,21 @@ def commands(size: int, log: Path) -> dict[str, tuple[list[str], dict[str, str] 
     }
 
 
+def extra_runs(size: int, log: Path) -> tuple[float | None, float | None]:
+    """The tool once without its cache of compiled rules (`RLSWARM_CACHE=off`: what a first
+    run with new rules takes), and once on an empty log (the fixed cost: start-up, imports,
+    loading the rules)."""
+    cmd, _ = commands(size, log)["tool"]
+    cold = timed(cmd, {**os.environ, "RLSWARM_CACHE": "off"})
+    empty = log.with_name("empty.log")
+    empty.write_bytes(b"")
+    fixed = timed([*cmd[:-1], str(empty)])
+    return (
+        cold["wall"] if cold["rc"] == 0 else None,
+        fixed["wall"] if fixed["rc"] == 0 else None,
+    )
+
+
 def bench(log: Path, sizes: list[int], repeat: int) -> dict[str, Any]:
     lines = count_lines(log)
     results: dict[str, Any] = {
@@ -115,8 +132,11 @@ def bench(log: Path, sizes: list[int], repeat: int) -> dict[str, Any]:
                     best[name] = run
         wall = {k: (r["wall"] if r["ok"] else None) for k, r in best.items()}
         tool, grep, nv = wall["tool"], wall["grep"], wall["naive"]
+        cold, fixed = extra_runs(size, log)
         results["sizes"][str(size)] = {
             "tool_s": tool,
+            "tool_cold_s": cold,
+            "tool_fixed_s": fixed,
             "tool_cpu_s": best["tool"]["cpu"],
             "grep_s": grep,
             "naive_s": nv,
@@ -131,8 +151,8 @@ def bench(log: Path, sizes: list[int], repeat: int) -> dict[str, Any]:
             ],
         }
         print(
-            f"  r{size}: tool {fmt(tool, '.2f')} s, grep {fmt(grep, '.2f')} s, "
-            f"naive {fmt(nv, '.2f')} s",
+            f"  r{size}: tool {fmt(tool, '.2f')} s (cold cache {fmt(cold, '.2f')} s, empty log "
+            f"{fmt(fixed, '.2f')} s), grep {fmt(grep, '.2f')} s, naive {fmt(nv, '.2f')} s",
             file=sys.stderr,
         )
     return results
@@ -150,13 +170,15 @@ def table(res: dict[str, Any]) -> list[str]:
     out = [
         f"replay of {res['log']} ({res['lines']:,} lines, {res['bytes'] / 1e6:.1f} MB), "
         f"best of {res['repeat']}:",
-        f"{'rules':>5}  {'tool s':>7}  {'tool lines/s':>12}  {'grep s':>6}  {'naive s':>7}  "
-        f"{'tool/grep':>9}  {'tool/naive':>10}  matched lines grep=naive",
+        f"{'rules':>5}  {'tool s':>7}  {'cold s':>6}  {'empty s':>7}  {'tool lines/s':>12}  "
+        f"{'grep s':>6}  {'naive s':>7}  {'tool/grep':>9}  {'tool/naive':>10}  "
+        "matched lines grep=naive",
     ]
     for size, r in res["sizes"].items():
         agree = "yes" if r["grep_hits"] == r["naive_hits"] else "NO"
         out.append(
-            f"{size:>5}  {fmt(r['tool_s'], '7.2f')}  {fmt(r['tool_lps'], '12,.0f')}  "
+            f"{size:>5}  {fmt(r['tool_s'], '7.2f')}  {fmt(r.get('tool_cold_s'), '6.2f')}  "
+            f"{fmt(r.get('tool_fixed_s'), '7.2f')}  {fmt(r['tool_lps'], '12,.0f')}  "
             f"{fmt(r['grep_s'], '6.2f')}  {fmt(r['naive_s'], '7.2f')}  "
             f"{fmt(r['tool_vs_grep'], '8.1f')}x  {fmt(r['tool_vs_naive'], '9.2f')}x  "
             f"{r['grep_hits']}={r['naive_hits']} {agree}"

@@ -37,7 +37,9 @@ def replay_rows(r: dict[str, Any]) -> list[Row]:
         rows.append(
             (
                 f"replay, {size} rules (best of {r['repeat']})",
-                f"{num(x['tool_s'], '.2f')} s, {num(x['tool_lps'], ',.0f')} lines/s",
+                f"{num(x['tool_s'], '.2f')} s, {num(x['tool_lps'], ',.0f')} lines/s "
+                f"(cold cache {num(x.get('tool_cold_s'), '.2f')} s; empty log "
+                f"{num(x.get('tool_fixed_s'), '.2f')} s)",
                 f"grep {num(x['grep_s'], '.2f')} s; naive loop {num(x['naive_s'], '.2f')} s",
                 f"{num(x['tool_vs_grep'], '.1f')}x grep; {num(x['tool_vs_naive'], '.2f')}x naive",
                 "<= 1.0x grep" if last else "",
@@ -72,10 +74,11 @@ def live_rows(r: dict[str, Any]) -> list[Row]:
             (
                 f"1M-line flood under run (best of {r['repeat']})",
                 f"{t['wall']:.2f} s{seen}{last}",
-                f"alone {alone:.2f} s (unbuffered {unbuf:.2f} s); relay {f['relay']['wall']:.2f} s",
-                f"{t['wall'] / alone:.2f}x alone; {t['wall'] / unbuf:.2f}x unbuffered",
-                "<= 1.2x",
-                verdict(t["ok"] and t["wall"] / alone <= 1.2),
+                f"child alone {unbuf:.2f} s unbuffered (as run starts it), {alone:.2f} s "
+                f"buffered; relay {f['relay']['wall']:.2f} s",
+                f"{t['wall'] / unbuf:.2f}x unbuffered; {t['wall'] / alone:.2f}x buffered",
+                "<= 1.2x unbuffered",
+                verdict(t["ok"] and t["last_alerted"] and t["wall"] / unbuf <= 1.2),
             )
         )
     if "latency" in r:
@@ -97,7 +100,7 @@ def live_rows(r: dict[str, Any]) -> list[Row]:
         t, ref = r["resources"]["tool"], r["resources"]["relay"]
         rows.append(
             (
-                "CPU at 1,000 lines/s (mean / max)",
+                "CPU at 1,000 lines/s (while writing / worst second)",
                 f"{num(t['cpu_mean'], '.1f')}% / {num(t['cpu_max'], '.0f')}% of a core",
                 f"relay {num(ref['cpu_mean'], '.1f')}% / {num(ref['cpu_max'], '.0f')}%",
                 f"{num(div(t['cpu_mean'], ref['cpu_mean']), '.1f')}x relay",

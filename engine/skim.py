@@ -10,7 +10,8 @@ A block the fast path cannot take as it is goes the straightforward way, decoded
 timed line by line, with the same results: a block that is not valid UTF-8 (the decoder
 would put replacement characters in), holds a line over the cap or a terminal title escape
 (which can span lines), comes while leading untimed lines are held, or whose source a
-pattern sees that hyperscan does not cover.
+pattern sees that hyperscan does not cover. Until the first timestamp, the straightforward
+way takes the log a few kilobytes at a time, so that the rest of the first block can go fast.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engine.sparse import SparseBlock
 from engine.timestamps import LogClock, Point
 
 _CR_TO_LF = bytes.maketrans(b"\r", b"\n")
+LEAD_BYTES = 8192  # until the clock has a first stamp, lines go the straightforward way
 _LINE_GUESS = 160  # bytes per line to decode at first when looking back for context
 
 
@@ -93,6 +95,11 @@ class Skim:
     def _region(
         self, region: bytes, clock: LogClock, held: _Held
     ) -> Iterator[LineBlock | SparseBlock]:
+        if not clock.released and len(region) > LEAD_BYTES and b"\x1b]" not in region:
+            cut = region.find(b"\n", LEAD_BYTES) + 1  # a few lines first, to find a stamp
+            if 0 < cut < len(region):
+                yield from self._region(region[:cut], clock, held)
+                region = region[cut:]
         sparse = None
         if clock.released and self.engine.can_skim(self.name):
             sparse = self._sparse(region, clock)
