@@ -37,6 +37,7 @@ from engine.vocabulary import EVENTS
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
 MAX_BATCH_BYTES = 1 << 20
 SPARSE_BYTES = 16 * 1024  # a chunk's lines that come to this go the fast way (engine.skim)
+REST_BELOW = 16 * 1024  # after a batch smaller than this, rest `batch` seconds
 LAST_LINES = 20
 Chunk = tuple[str, float, bytes]
 """(source, time it was read, bytes); empty bytes: the source's stream ended."""
@@ -145,7 +146,7 @@ class Pipeline:
             if kind == "chunk":
                 chunks, after, size = self._gather(item)
                 self._guarded(self._chunks, chunks)
-                if after is None and size < self.sparse_bytes:
+                if after is None and size < REST_BELOW:
                     # a trickle of output: let more of it arrive and take it together (a sleep,
                     # then a queue that is ready, costs one wake-up); a flood is not held back
                     time.sleep(self.batch)
