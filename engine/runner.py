@@ -191,6 +191,7 @@ class Supervisor:
         started_child.append(child)
         known.set()
         self.child = child
+        threading.Thread(target=self._wake_on_exit, args=(child,), daemon=True).start()
         if self._stdin_closed and not self.opts.preset.answers:
             child.close_input()
         self._child_ready.set()
@@ -236,6 +237,11 @@ class Supervisor:
         )
         self.sampler.root_pid = None
         return code, runtime
+
+    def _wake_on_exit(self, child: Child) -> None:
+        """The loop below checks every 0.1 s; this ends its wait as soon as the child exits."""
+        child.proc.wait()
+        self._wake.set()
 
     def _pause(self, delay: float, attempt: int, cause: str) -> bool:
         """Wait out the back-off (False if a signal came meanwhile), then announce the restart."""

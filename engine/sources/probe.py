@@ -46,7 +46,13 @@ class ProbeListener:
                 self._on_message(self._clock(), message)
 
     def close(self) -> None:
+        """Stop after what is already queued (the wake-up datagram comes after it)."""
         self._stop.set()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as waker:
+                waker.sendto(b"", self.path)
+        except OSError:
+            pass  # the receive timeout ends the wait instead
         self._thread.join(1.0)
         try:
             self._sock.close()
