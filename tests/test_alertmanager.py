@@ -8,21 +8,18 @@ Nothing leaves the machine: every request goes to 127.0.0.1 and a guard fails an
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import apprise
 import pytest
 from histories import TICK, Line, event, feed_one_by_one, make_engine, metrics
-from offline import loopback_only
+from offline import apprise_warnings, loopback_only, loopback_server
 from promstack import active_alerts, alertmanager, free_port, wait_for
 
 from engine import channelconf, yamlio
@@ -74,45 +71,21 @@ def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    state = Receiver(port=server.server_address[1])
+    state = Receiver(port=0)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.requests.append(Captured(self.command, self.path, self.headers, json.loads(raw)))
-            payload = state.reply.encode()
-            self.send_response(state.status)  # with a Date header, as Alertmanager's replies
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(method: str, path: str, headers: Message, body: bytes) -> tuple[int, bytes]:
+        state.requests.append(Captured(method, path, headers, json.loads(body)))
+        return state.status, state.reply.encode()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with loopback_server(handle) as port:
+        state.port = port
+        yield state
 
 
 @pytest.fixture
 def warnings_logged() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    handler = Collect(logging.WARNING)
-    logger = logging.getLogger(apprise.LOGGER_NAME)
-    logger.addHandler(handler)
-    yield seen
-    logger.removeHandler(handler)
+    with apprise_warnings() as seen:
+        yield seen
 
 
 def plugin_for(url: str) -> Any:

@@ -9,13 +9,10 @@ guard fails any request aimed elsewhere.
 from __future__ import annotations
 
 import json
-import logging
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +21,7 @@ import pytest
 from apprise.manager_plugins import NotificationManager
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from offline import loopback_only
+from offline import apprise_warnings, loopback_only, loopback_server
 
 from engine.plugins import (
     NotifyDingTalk,
@@ -428,47 +425,22 @@ def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def vendor() -> Iterator[Vendor]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    state = Vendor(base=f"http://127.0.0.1:{server.server_address[1]}")
+    state = Vendor(base="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.requests.append(Captured(self.command, self.path, self.headers, body))
-            raw = state.reply if isinstance(state.reply, str) else json.dumps(state.reply)
-            payload = raw.encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(method: str, path: str, headers: Message, body: bytes) -> tuple[int, bytes]:
+        state.requests.append(Captured(method, path, headers, body))
+        reply = state.reply if isinstance(state.reply, str) else json.dumps(state.reply)
+        return state.status, reply.encode()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with loopback_server(handle) as port:
+        state.base = f"http://127.0.0.1:{port}"
+        yield state
 
 
 @pytest.fixture
 def warnings_logged() -> Iterator[list[str]]:
-    """What the plugins log as warnings (through Apprise's logger), from any thread."""
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    handler = Collect(logging.WARNING)
-    logger = logging.getLogger(apprise.LOGGER_NAME)
-    logger.addHandler(handler)
-    yield seen
-    logger.removeHandler(handler)
+    with apprise_warnings() as seen:
+        yield seen
 
 
 def closed_port_base() -> str:

@@ -11,18 +11,16 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import apprise
 import pytest
 from apprise.manager_plugins import NotificationManager
-from offline import loopback_only
+from offline import loopback_only, loopback_server
 
 from engine.plugins import NotifyAliyunSms, NotifyTencentSms, register
 from engine.plugins._sms import clip, one_line
@@ -71,30 +69,15 @@ def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def vendor() -> Iterator[Vendor]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    state = Vendor(base=f"http://127.0.0.1:{server.server_address[1]}")
+    state = Vendor(base="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.requests.append(Captured(self.command, self.path, self.headers, body))
-            payload = json.dumps(state.reply).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def handle(method: str, path: str, headers: Message, body: bytes) -> tuple[int, bytes]:
+        state.requests.append(Captured(method, path, headers, body))
+        return state.status, json.dumps(state.reply).encode()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with loopback_server(handle) as port:
+        state.base = f"http://127.0.0.1:{port}"
+        yield state
 
 
 def closed_port_base() -> str:
