@@ -66,13 +66,11 @@ class Stack:
     def close(self) -> list[str]:
         """Stop evaluating, give delivery a moment; returns what the summary should add."""
         self.pipeline.stop()
-        if self.delivery is None:
-            if self.board is not None:
-                self.board.close()
-            return []
-        left = self.delivery.stop(DRAIN_S)
-        if self.board is not None:
+        left = self.delivery.stop(DRAIN_S) if self.delivery is not None else 0
+        if self.board is not None:  # after delivery: the page's last state has its outcome
             self.board.close()
+        if self.delivery is None:
+            return []
         self.delivery.outbox.close()
         if left:
             return [
