@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 import apprise
 import pytest
 import requests
+
+from engine.plugins import register
 
 
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -31,6 +34,25 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(requests.Session, "send", send)
     return strays
+
+
+@dataclass
+class Captured:
+    """One request the loopback server received (`body` as the test decoded it)."""
+
+    method: str
+    path: str
+    headers: Message
+    body: Any
+
+
+def plugins_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For a plugin test file's autouse fixture: our plugins registered with Apprise, and any
+    request not aimed at 127.0.0.1 refused, then reported as a failure of the test."""
+    register()
+    strays = loopback_only(monkeypatch)
+    yield
+    assert not strays, f"requests left loopback: {strays}"
 
 
 Handle = Callable[[str, str, Message, bytes], tuple[int, bytes]]

@@ -19,7 +19,7 @@ from typing import Any
 import apprise
 import pytest
 from histories import TICK, Line, event, feed_one_by_one, make_engine, metrics
-from offline import apprise_warnings, loopback_only, loopback_server
+from offline import Captured, apprise_warnings, loopback_server, plugins_offline
 from promstack import active_alerts, alertmanager, free_port, wait_for
 
 from engine import channelconf, yamlio
@@ -27,21 +27,13 @@ from engine.delivery import Delivery, alert_record, send_via
 from engine.errors import ConfigError
 from engine.model import Decision, Kind, Reason, Severity
 from engine.outbox import Outbox
-from engine.plugins import NotifyAlertmanager, register
+from engine.plugins import NotifyAlertmanager
 from engine.plugins._alerts import EXPIRE, HOLD, alert_of, rfc3339
 from engine.render import render, render_digest
 
 T0 = 1_764_250_000.0  # 2025-11-27T13:26:40Z
 TOKEN = "am-token-5ec7e7a0b1"
 PASSWORD = "pa55-w0rd-9f8e"
-
-
-@dataclass
-class Captured:
-    method: str
-    path: str
-    headers: Message
-    body: Any
 
 
 @dataclass
@@ -63,10 +55,7 @@ class Receiver:
 
 @pytest.fixture(autouse=True)
 def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    register()
-    strays = loopback_only(monkeypatch)
-    yield
-    assert not strays
+    yield from plugins_offline(monkeypatch)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from apprise.manager_plugins import NotificationManager
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from offline import apprise_warnings, loopback_only, loopback_server
+from offline import Captured, apprise_warnings, loopback_server, plugins_offline
 
 from engine.plugins import (
     NotifyDingTalk,
@@ -392,14 +392,6 @@ def test_reply_checks(check: Any, status: int, reply: Any, text: str, expected: 
 
 
 @dataclass
-class Captured:
-    method: str
-    path: str
-    headers: Message
-    body: bytes
-
-
-@dataclass
 class Vendor:
     """A loopback HTTP server standing in for the robot: records requests, replies as told."""
 
@@ -415,12 +407,7 @@ class Vendor:
 
 @pytest.fixture(autouse=True)
 def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Register the plugins; refuse (and afterwards report) any request not aimed at 127.0.0.1,
-    even one whose failure a plugin would swallow into a False."""
-    register()
-    strays = loopback_only(monkeypatch)
-    yield
-    assert not strays
+    yield from plugins_offline(monkeypatch)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import apprise
 import pytest
 from apprise.manager_plugins import NotificationManager
-from offline import loopback_only, loopback_server
+from offline import Captured, loopback_server, plugins_offline
 
 from engine.plugins import NotifyAliyunSms, NotifyTencentSms, register
 from engine.plugins._sms import clip, one_line
@@ -33,14 +33,6 @@ EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@dataclass
-class Captured:
-    method: str
-    path: str
-    headers: Message
-    body: bytes
 
 
 @dataclass
@@ -59,12 +51,7 @@ class Vendor:
 
 @pytest.fixture(autouse=True)
 def _registered_and_offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Register the plugins; refuse (and afterwards report) any request not aimed at 127.0.0.1,
-    even one whose failure a plugin would swallow into a False."""
-    register()
-    strays = loopback_only(monkeypatch)
-    yield
-    assert not strays
+    yield from plugins_offline(monkeypatch)
 
 
 @pytest.fixture
