@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
+from types import ModuleType
 
 __all__ = ["LogClock", "parse_timestamp"]
 
@@ -204,6 +205,19 @@ def parse_timestamp(line: str, year: int = 1970) -> float | None:
     return None if dated is None else dated[0]
 
 
+BULK_BYTES = 65536
+"""`times_at` reads a block at least this long in bulk (`engine.stampvec`) where numpy is
+installed; a shorter one costs less line by line."""
+
+
+def _bulk() -> ModuleType | None:
+    try:
+        from engine import stampvec
+    except ImportError:  # no numpy: line by line
+        return None
+    return stampvec
+
+
 class LogClock:
     """Gives every line of one log a time, in order.
 
@@ -338,7 +352,7 @@ class LogClock:
         return self._released
 
     def times_at(
-        self, flat: bytes, stops: Sequence[int], gap: float = math.inf
+        self, flat: bytes, stops: Sequence[int], gap: float = math.inf, *, bulk: bool = True
     ) -> tuple[list[Point], list[tuple[int, float, float]]]:
         """Move the clock over the lines of `flat` and give the times of some of them.
 
@@ -351,6 +365,11 @@ class LogClock:
         """
         assert self._released, "leading untimed lines are held: push them first"
         buf = b"\n" + flat  # the line at offset s of `flat` has its newline at s in `buf`
+        if bulk and self._seen and len(flat) >= BULK_BYTES and (vector := _bulk()) is not None:
+            reading = vector.read(buf, stops, gap, self._last, self._year)
+            if reading is not None:
+                self._last, self._year = reading.last, reading.year
+                return reading.points, reading.silences
         points: list[Point] = []
         silences: list[tuple[int, float, float]] = []
         last = before = self._last
