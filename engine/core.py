@@ -24,6 +24,7 @@ from engine.match import Hit, Matcher
 from engine.model import (
     Decision,
     Event,
+    LaterLines,
     LineBlock,
     LogLine,
     Observation,
@@ -60,6 +61,22 @@ def as_value(text: str | None) -> Value:
 
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _completed(tail: Sequence[str], inside: list[str], n: int) -> tuple[str, ...]:
+    """`inside` (the lines before a hit in its block) completed to `n` lines from `tail`,
+    the lines kept of earlier blocks."""
+    missing = n - len(inside)
+    if missing > 0 and tail:
+        inside = list(tail)[-missing:] + inside
+    return tuple(inside)
+
+
+def _later_context(block: SparseBlock, i: int, tail: tuple[str, ...], n: int) -> Sequence[str]:
+    """The `n` lines before point `i` of `block`, read when first looked at."""
+    if n == 0:
+        return ()
+    return LaterLines(lambda: _completed(tail, list(block.before(i, n)), n))
 
 
 class Engine:
@@ -182,15 +199,18 @@ class Engine:
         `Matcher.candidates`)."""
         return self._matcher.candidates(flat)
 
-    def feed_sparse(self, block: SparseBlock) -> list[Decision]:
+    def feed_sparse(self, block: SparseBlock, *, lean: bool = False) -> list[Decision]:
         """`feed_lines` over a stretch given through its points (see `SparseBlock`).
 
         The decisions are the same: between two points no line matches and no silence
         begins, so a timer that comes due there fires at its due time all the same, only
-        checked for at the next point (or the stretch's end).
+        checked for at the next point (or the stretch's end). `lean`: the caller keeps only
+        the decisions that notify, so the alert context of the others is read only if a
+        later digest shows it.
         """
         if not block.lines:
             return []
+        tail = tuple(self._tails.get(block.source, ()))  # as it stands until the block's end
         out = self._advance(block.first)
         hits = self._matcher.confirm(block.texts, block.pairs, block.source)
         if self._activity_rules:
@@ -207,7 +227,7 @@ class Engine:
             while h < n_hits and hits[h].line == i:
                 self._now = t
                 self._last_seen[ACTIVITY] = t
-                context = partial(self._sparse_context, block, i)
+                context = partial(_later_context, block, i, tail)
                 out.extend(
                     self._on_hit(block.source, block.texts, block.line_nos, hits[h], t, context)
                 )
@@ -217,8 +237,19 @@ class Engine:
             out.extend(self._timers_at(max(block.end_before, last), end))
         self._now = end
         self._last_seen[ACTIVITY] = end
+        self._settle(out, lean)
         self._keep_tail(block.source, block.tail)
         return out
+
+    def _settle(self, out: list[Decision], lean: bool) -> None:
+        """Read the context of what leaves the core now (what notifies, when `lean`) and of
+        what the gates hold for a digest, so that none keeps its block alive."""
+        for decision in out:
+            if isinstance(decision.context, LaterLines) and (decision.notifies or not lean):
+                decision.context.settle()
+        for gate in self._gates.values():
+            if gate.held is not None and isinstance(gate.held.context, LaterLines):
+                gate.held.context.settle()
 
     def _timers_at(self, before: float, t: float) -> list[Decision]:
         """What `feed_lines` does at a line of time `t` whose previous line is at `before`
@@ -311,16 +342,7 @@ class Engine:
     def _with_tail(self, source: str, inside: list[str], n: int) -> tuple[str, ...]:
         """`inside` (the lines before a hit in its block) completed to `n` lines from the
         lines kept of earlier blocks."""
-        missing = n - len(inside)
-        if missing > 0:
-            tail = self._tails.get(source, ())
-            inside = list(tail)[-missing:] + inside if tail else inside
-        return tuple(inside)
-
-    def _sparse_context(self, block: SparseBlock, i: int, n: int) -> tuple[str, ...]:
-        if n == 0:
-            return ()
-        return self._with_tail(block.source, list(block.before(i, n)), n)
+        return _completed(self._tails.get(source, ()), inside, n)
 
     def _on_hit(
         self,
@@ -329,7 +351,7 @@ class Engine:
         line_nos: Sequence[int],
         hit: Hit,
         t: float,
-        context: Callable[[int], tuple[str, ...]] | None = None,
+        context: Callable[[int], Sequence[str]] | None = None,
     ) -> list[Decision]:
         """The decision a hit on `texts[hit.line]` makes; `context(n)` gives the `n` lines
         before it (by default, those of `texts` and of earlier blocks)."""
@@ -345,6 +367,7 @@ class Engine:
         text, line_no = texts[hit.line], line_nos[hit.line]
         values.update(line=text, source=source, line_no=line_no)
         group = trig.group_by.render(captures) if trig.group_by else ""
+        lines: Sequence[str]
         if context is None:
             inside = list(texts[max(0, hit.line - trig.context) : hit.line])
             lines = self._with_tail(source, inside, trig.context) if trig.context else ()

@@ -7,8 +7,9 @@ monotonic origin the caller chooses); the core never reads a clock.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 Value = float | int | str | bool | None
 """What a metric, a capture or an event field can hold."""
@@ -130,6 +131,47 @@ class Silence:
         return in_window and self.rule == rule and self.group in (None, group)
 
 
+class LaterLines(Sequence[str]):
+    """Lines of alert context read only when first looked at (or when `settle` is called):
+    replay decides tens of thousands of occurrences a cooldown holds back and never shows.
+    Equal to a tuple of the same lines."""
+
+    __slots__ = ("_lines", "_read")
+
+    def __init__(self, read: Callable[[], tuple[str, ...]]) -> None:
+        self._read: Callable[[], tuple[str, ...]] | None = read
+        self._lines: tuple[str, ...] = ()
+
+    def settle(self) -> tuple[str, ...]:
+        """Read the lines now, and let go of what they were read from."""
+        if self._read is not None:
+            self._lines, self._read = self._read(), None
+        return self._lines
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self.settle()[index]
+
+    def __len__(self) -> int:
+        return len(self.settle())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.settle())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LaterLines | tuple):
+            return self.settle() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.settle())
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the core decided about one rule and group at one moment, and why."""
@@ -150,7 +192,7 @@ class Decision:
     source: str | None = None
     line: str | None = None
     line_no: int | None = None
-    context: tuple[str, ...] = ()
+    context: Sequence[str] = ()  # a tuple, or `LaterLines` from replay's fast path
     action: Action | None = None
     kind: Kind | None = None  # of the rule; None for what delivery makes up itself
 

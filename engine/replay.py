@@ -172,7 +172,7 @@ def replay(
     for block in blocks:
         if isinstance(block, SparseBlock):
             result.lines += block.lines
-            result.add(engine.feed_sparse(block), keep_all)
+            result.add(engine.feed_sparse(block, lean=not keep_all), keep_all)
         else:
             result.lines += len(block.texts)
             result.add(engine.feed_lines(block), keep_all)

@@ -8,6 +8,7 @@ the line count, whether the log was timed, the bytes dropped from over-long line
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from histories import compile_pack
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine import hsmatch, packs
+from engine import hsmatch, packs, timestamps
 from engine.replay import ReplayResult, replay
 from engine.rule import RuleSet
 from engine.skim import lines_before, segments
@@ -81,12 +82,21 @@ FALLBACK_PACK = (
 )
 
 
+@pytest.fixture(autouse=True)
+def bulk_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sparse block reads its stamps in bulk (`engine.stampvec`), however small."""
+    monkeypatch.setattr(timestamps, "BULK_BYTES", 0)
+
+
 def same(rules: RuleSet, log: Path, block_bytes: int) -> ReplayResult:
     """Replay `log` both ways, assert equal results; returns the fast one."""
     fast = replay(rules, [str(log)], year=2025, keep_all=True, block_bytes=block_bytes)
     plain = replay(rules, [str(log)], year=2025, keep_all=True, block_bytes=block_bytes, fast=False)
     assert fast.decisions == plain.decisions
     assert fast.tallies == plain.tallies
+    lean = replay(rules, [str(log)], year=2025, block_bytes=block_bytes)  # context read lazily
+    assert lean.decisions == [d for d in plain.decisions if d.notifies]
+    assert lean.tallies == plain.tallies
     assert (fast.lines, fast.bytes, fast.timed, fast.dropped_bytes) == (
         plain.lines,
         plain.bytes,
@@ -166,6 +176,7 @@ def logs(draw: st.DrawFn) -> bytes:
     return b"".join(out)
 
 
+@pytest.mark.parametrize("bulk", [0, math.inf], ids=["bulk-stamps", "stamps-by-line"])
 @pytest.mark.parametrize("pack", [PACK, FALLBACK_PACK], ids=["covered", "fallback"])
 @settings(
     max_examples=int(150 * SCALE),
@@ -174,8 +185,9 @@ def logs(draw: st.DrawFn) -> bytes:
 )
 @given(log=logs(), block=st.sampled_from([64, 200, 1000, 4096, 1 << 20]))
 def test_fast_replay_equals_the_straightforward_one(
-    tmp_path: Path, pack: str, log: bytes, block: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pack: str, bulk: float, log: bytes, block: int
 ) -> None:
+    monkeypatch.setattr(timestamps, "BULK_BYTES", bulk)
     path = tmp_path / "train.log"
     path.write_bytes(log)
     result = same(compile_pack(pack), path, block)
