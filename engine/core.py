@@ -13,7 +13,6 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
@@ -32,6 +31,7 @@ from engine.model import (
     Sample,
     Silence,
     Value,
+    revised,
 )
 from engine.rule import (
     AbsentTrigger,
@@ -59,7 +59,24 @@ def as_value(text: str | None) -> Value:
         return float(text)
 
 
+_ISO: dict[int, str] = {}
+
+
 def _iso(t: float) -> str:
+    """`t` as `YYYY-MM-DD HH:MM:SSZ` (UTC), remembered per second: replay writes it into
+    the values of every occurrence."""
+    second = math.floor(t)
+    if t - second >= 0.9999995:  # `fromtimestamp` rounds to the microsecond: the next second
+        return _format_iso(t)
+    text = _ISO.get(second)
+    if text is None:
+        if len(_ISO) >= 4096:
+            _ISO.clear()
+        text = _ISO[second] = _format_iso(second)
+    return text
+
+
+def _format_iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
@@ -462,7 +479,7 @@ class Engine:
             while window and window[0] <= draft.t - within:
                 window.popleft()
             if len(window) < count:
-                return replace(draft, reason=Reason.COUNTING, action=None)
+                return revised(draft, reason=Reason.COUNTING, action=None)
             window.clear()
         return self._gated(rule, draft)
 
@@ -470,7 +487,7 @@ class Engine:
         """Through the cooldown gate; a would-be notification under a silence is held back."""
         gate = self._gates.setdefault((rule.id, draft.group), Gate())
         if gate.would_send(draft.t, rule.cooldown) and self._silenced(draft):
-            return replace(draft, reason=Reason.SILENCED, action=None)
+            return revised(draft, reason=Reason.SILENCED, action=None)
         decision = gate.offer(draft, rule.cooldown)
         if decision.reason is Reason.SUPPRESSED:
             self._next_due = min(self._next_due, gate.digest_due(rule.cooldown) or INF)
@@ -482,7 +499,7 @@ class Engine:
     def _unless_silenced(self, decision: Decision) -> Decision:
         if not self._silenced(decision):
             return decision
-        return replace(decision, reason=Reason.SILENCED, action=None)
+        return revised(decision, reason=Reason.SILENCED, action=None)
 
     def _digest(self, key: tuple[str, str], t: float) -> Decision:
         decision = self._gates[key].digest(t)
@@ -511,7 +528,7 @@ class Engine:
             episode.state, episode.active_since = State.PENDING, t
             if trig.hold > 0:
                 self._next_due = min(self._next_due, t + trig.hold)
-                return [replace(self._stateful_decision(rule, t, Reason.PENDING), action=None)]
+                return [revised(self._stateful_decision(rule, t, Reason.PENDING), action=None)]
             return self._fire(rule, t)
         if episode.state is State.PENDING and not holds:
             episode.state = State.INACTIVE
@@ -551,7 +568,7 @@ class Engine:
 
     def _remind(self, rule: Rule, t: float) -> Decision:
         self._episodes[rule.id].last_sent = t
-        reminder = replace(self._stateful_decision(rule, t, Reason.REPEAT), action=None)
+        reminder = revised(self._stateful_decision(rule, t, Reason.REPEAT), action=None)
         return self._unless_silenced(reminder)
 
     def _resolve(self, rule: Rule, t: float) -> Decision:
@@ -560,7 +577,7 @@ class Engine:
         reason = Reason.RESOLVED if episode.notified else Reason.SUPPRESSED
         decision = self._stateful_decision(rule, t, reason, episode.active_since)
         self._next_due = min(self._next_due, self._compute_due()[0])
-        decision = replace(decision, duration_s=t - episode.active_since, action=None)
+        decision = revised(decision, duration_s=t - episode.active_since, action=None)
         return self._unless_silenced(decision) if decision.notifies else decision
 
     def _stateful_decision(
@@ -572,7 +589,7 @@ class Engine:
             silent = t - self._last_seen.get(signal, t) if since is None else t - since
             values.update(silent_s=round(silent, 3), silent_for=format_duration(silent))
         draft = self._draft(rule, t, "", values)
-        return replace(draft, reason=reason)
+        return revised(draft, reason=reason)
 
 
 def _log(rule: Rule) -> LogTrigger:

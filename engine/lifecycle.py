@@ -6,9 +6,9 @@ Both are plain data plus one transition function each; neither reads a clock.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from engine.model import Decision, Reason
+from engine.model import Decision, Reason, revised
 
 
 class State(enum.Enum):
@@ -54,12 +54,12 @@ class Gate:
             self.since = t
         self.suppressed += 1
         self.held = draft
-        return replace(draft, reason=Reason.SUPPRESSED)
+        return revised(draft, reason=Reason.SUPPRESSED)
 
     def _send(self, draft: Decision, reason: Reason) -> Decision:
         count, since = 1 + self.suppressed, self.since
         self.last_sent, self.suppressed, self.since, self.held = draft.t, 0, None, None
-        return replace(draft, reason=reason, count=count, since=since)
+        return revised(draft, reason=reason, count=count, since=since)
 
     def digest_due(self, cooldown: float) -> float | None:
         """When the held occurrences must be reported, if any are held."""
@@ -70,7 +70,7 @@ class Gate:
     def digest(self, t: float) -> Decision:
         """The held occurrences as one notification at `t` (the end of the cooldown)."""
         assert self.held is not None
-        decision = replace(
+        decision = revised(
             self.held,
             t=t,
             reason=Reason.DIGEST,

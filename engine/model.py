@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import overload
+from dataclasses import dataclass, field, fields
+from typing import Any, overload
 
 Value = float | int | str | bool | None
 """What a metric, a capture or an event field can hold."""
@@ -199,3 +199,20 @@ class Decision:
     @property
     def notifies(self) -> bool:
         return self.reason.notifies
+
+
+_DECISION_FIELDS = tuple(f.name for f in fields(Decision))
+_set = object.__setattr__
+
+
+def revised(decision: Decision, **changes: Any) -> Decision:
+    """`dataclasses.replace` for a decision, in half the time: the core makes one or two
+    for every occurrence (counting, held back by a cooldown, sent)."""
+    new = object.__new__(Decision)
+    for name in _DECISION_FIELDS:
+        _set(new, name, getattr(decision, name))
+    for name, value in changes.items():
+        if name not in _DECISION_FIELDS:
+            raise TypeError(f"Decision has no field {name!r}")
+        _set(new, name, value)
+    return new

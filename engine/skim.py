@@ -25,7 +25,7 @@ from engine.lines import Splitter, strip_ansi_bytes
 from engine.logfile import BLOCK_BYTES, Progress, open_log
 from engine.model import LineBlock
 from engine.sparse import SparseBlock
-from engine.timestamps import LogClock, Point
+from engine.timestamps import LogClock, Point, bulk_reader
 
 _CR_TO_LF = bytes.maketrans(b"\r", b"\n")
 LEAD_BYTES = 8192  # until the clock has a first stamp, lines go the straightforward way
@@ -155,11 +155,7 @@ def skim_region(
     texts = [
         flat[s : flat.index(b"\n", s)].decode("utf-8") if s in is_candidate else "" for s in points
     ]
-    line_nos, line, counted = [], first_line_no, 0
-    for s in points:
-        line += stripped.count(b"\n", counted, s)
-        counted = s
-        line_nos.append(line)
+    line_nos = _line_numbers(stripped, points, first_line_no)
     pairs = [(index[start], k) for start, k in found if start in is_candidate]
     before: Callable[[int, int], list[str]] = lambda i, n: lines_before(flat, points[i], n)  # noqa: E731
     return SparseBlock(
@@ -177,6 +173,20 @@ def skim_region(
         tail=lines_before(flat, len(flat), max(tail, engine.context)),
         every_line=lambda: _every_line(stripped, first_line_no),
     )
+
+
+def _line_numbers(stripped: bytes, points: list[int], first: int) -> list[int]:
+    """The numbers of the lines starting at `points` (`first`: that of the region's first)."""
+    vector = bulk_reader()
+    if vector is not None and len(points) > 64:
+        numbers: list[int] = vector.line_numbers(stripped, points, first)
+        return numbers
+    line_nos, line, counted = [], first, 0
+    for s in points:
+        line += stripped.count(b"\n", counted, s)
+        counted = s
+        line_nos.append(line)
+    return line_nos
 
 
 def _every_line(stripped: bytes, first_line_no: int) -> tuple[list[str], list[int]]:

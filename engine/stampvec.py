@@ -134,6 +134,14 @@ def read(buf: bytes, stops: Sequence[int], gap: float, last: float, year: int) -
     )
 
 
+def line_numbers(data: bytes, offsets: Sequence[int], first: int) -> list[int]:
+    """The number of the line at each of `offsets` (ascending) in `data`, the first line
+    being number `first`: `first` plus the newlines before it."""
+    newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    numbers: list[int] = (np.searchsorted(newlines, offsets) + first).tolist()
+    return numbers
+
+
 def _dated_rows(cols: Any, digit: Any) -> Bools:
     """Lines whose stamp is `YYYY-MM-DD HH:MM:SS` (`-` or `/`, `T`, `t` or a space), with
     no fraction or three digits, no offset and no digit after: a real date and time."""

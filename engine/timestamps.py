@@ -210,7 +210,8 @@ BULK_BYTES = 65536
 installed; a shorter one costs less line by line."""
 
 
-def _bulk() -> ModuleType | None:
+def bulk_reader() -> ModuleType | None:
+    """`engine.stampvec`, or None where numpy is missing."""
     try:
         from engine import stampvec
     except ImportError:  # no numpy: line by line
@@ -365,7 +366,8 @@ class LogClock:
         """
         assert self._released, "leading untimed lines are held: push them first"
         buf = b"\n" + flat  # the line at offset s of `flat` has its newline at s in `buf`
-        if bulk and self._seen and len(flat) >= BULK_BYTES and (vector := _bulk()) is not None:
+        vector = bulk_reader() if bulk and self._seen and len(flat) >= BULK_BYTES else None
+        if vector is not None:
             reading = vector.read(buf, stops, gap, self._last, self._year)
             if reading is not None:
                 self._last, self._year = reading.last, reading.year

@@ -995,3 +995,31 @@ def test_unquoted_zero_cooldown_notifies_every_match() -> None:
     engine = make_engine(pack("id: boom\n    severity: error\n    log: 'BOOM'\n    cooldown: 0"))
     rows = [as_row(d) for d in feed_one_by_one(engine, [(0, BOOM), (1, BOOM)])]
     assert rows == [row(0, "boom", FIRST), row(1, "boom", ELAPSED)]
+
+
+@pytest.mark.parametrize(
+    "t", [0.0, 1751990400.0, 1751990400.9999994, 1751990400.9999996, -0.5, -1.0000004, 1e9 + 0.5]
+)
+def test_iso_times_are_those_datetime_writes(t: float) -> None:
+    """`_iso` remembers a second's text; it is still what `datetime` writes, also where the
+    microsecond rounds up into the next second."""
+    from datetime import datetime, timezone
+
+    from engine.core import _iso
+
+    expected = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert _iso(t) == expected
+    assert _iso(t) == expected  # remembered
+
+
+def test_revised_is_replace() -> None:
+    from dataclasses import replace
+
+    from engine.model import Decision, Reason, Severity, revised
+
+    d = Decision(1.0, "r", "g", Reason.FIRST, Severity.ERROR, "s", context=("a",), count=2)
+    assert revised(d, reason=Reason.SUPPRESSED, count=3) == replace(
+        d, reason=Reason.SUPPRESSED, count=3
+    )
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        revised(d, nope=1)
