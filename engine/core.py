@@ -59,21 +59,24 @@ def as_value(text: str | None) -> Value:
         return float(text)
 
 
-_ISO: dict[int, str] = {}
+_DAYS: dict[int, str] = {}
 
 
 def _iso(t: float) -> str:
-    """`t` as `YYYY-MM-DD HH:MM:SSZ` (UTC), remembered per second: replay writes it into
-    the values of every occurrence."""
+    """`t` as `YYYY-MM-DD HH:MM:SSZ` (UTC), as `datetime` writes it, the date remembered:
+    replay writes it into the values of every occurrence."""
     second = math.floor(t)
     if t - second >= 0.9999995:  # `fromtimestamp` rounds to the microsecond: the next second
         return _format_iso(t)
-    text = _ISO.get(second)
-    if text is None:
-        if len(_ISO) >= 4096:
-            _ISO.clear()
-        text = _ISO[second] = _format_iso(second)
-    return text
+    day, rest = divmod(second, 86400)
+    date = _DAYS.get(day)
+    if date is None:
+        if len(_DAYS) >= 4096:
+            _DAYS.clear()
+        date = _DAYS[day] = _format_iso(day * 86400)[:10]
+    hour, rest = divmod(rest, 3600)
+    minute, sec = divmod(rest, 60)
+    return f"{date} {hour:02d}:{minute:02d}:{sec:02d}Z"
 
 
 def _format_iso(t: float) -> str:

@@ -23,11 +23,14 @@ class Severity(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _SEVERITY_LABELS[self]
 
     @classmethod
     def parse(cls, text: str) -> Severity:
         return cls[text.upper()]
+
+
+_SEVERITY_LABELS = {severity: severity.name.lower() for severity in Severity}
 
 
 class Kind(enum.Enum):
