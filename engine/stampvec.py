@@ -88,12 +88,13 @@ class _Stamps(NamedTuple):
     yearless: Bools
 
 
-def read(buf: bytes, stops: Sequence[int], gap: float, last: float, year: int) -> Reading | None:
-    """`times_at` over `buf` (a newline, then the block's lines, each ending with one), for
-    a clock that has seen a stamp, whose time is `last` and year `year`; or None where only
-    the line-by-line reading gives the right answer."""
-    size = len(buf)
-    whole = np.frombuffer(buf + _PAD, np.uint8)
+def read(flat: bytes, stops: Sequence[int], gap: float, last: float, year: int) -> Reading | None:
+    """`times_at` over `flat` (whole lines, each ending with a newline), for a clock that
+    has seen a stamp, whose time is `last` and year `year`; or None where only the
+    line-by-line reading gives the right answer."""
+    buf = b"".join((b"\n", flat, _PAD))  # a line at offset s of `flat` has its newline at s
+    size = len(flat) + 1
+    whole = np.frombuffer(buf, np.uint8)
     line_at = _stamp_lines(whole, size)  # the newline before each line that may hold a stamp
     stamp_at, readable = _stamp_starts(whole, line_at + 1)
     cols = whole[stamp_at[:, None] + np.arange(_WIDTH)]
@@ -161,22 +162,20 @@ def _dated_rows(cols: Any, digit: Any) -> Bools:
         _AFTER_DATED[cols[:, 19]],
     )
     rows: Bools = shape & ends
-    if not rows.any():
-        return rows
-    v = cols.astype(np.int64) - 48
+    some = np.flatnonzero(rows)
+    v = cols[some].astype(np.int64) - 48
     year = v[:, 0] * 1000 + v[:, 1] * 100 + v[:, 2] * 10 + v[:, 3]
     real = _real(year, v[:, 5] * 10 + v[:, 6], v[:, 8] * 10 + v[:, 9])
     hour, minute, second = _clock_parts(v, 11)
-    rows &= real & (hour <= 23) & (minute <= 59) & (second <= 60)
+    rows[some] = real & (hour <= 23) & (minute <= 59) & (second <= 60)
     return rows
 
 
 def _yearless_rows(cols: Any, digit: Any) -> Bools:
     """Lines whose stamp is `Mon DD HH:MM:SS` with no fraction or three digits and no
     digit after, at a real time of day (the date is checked once its year is known)."""
-    month = (cols[:, 0].astype(np.int64) << 16) | (cols[:, 1].astype(np.int64) << 8) | cols[:, 2]
     shape = (
-        np.isin(month, _MONTHS)
+        _is_month(cols)
         & (cols[:, 3] == 32)
         & digit[:, [4, 5, 7, 8, 10, 11, 13, 14]].all(axis=1)
         & (cols[:, 6] == 32)
@@ -186,12 +185,24 @@ def _yearless_rows(cols: Any, digit: Any) -> Bools:
     fraction = _DECIMAL[cols[:, 15]] & digit[:, 16:19].all(axis=1)
     ends = np.where(fraction, ~digit[:, 19], _AFTER_YEARLESS[cols[:, 15]])
     rows: Bools = shape & ends
-    if not rows.any():
-        return rows
-    v = cols.astype(np.int64) - 48
-    hour, minute, second = _clock_parts(v, 7)
-    rows &= (hour <= 23) & (minute <= 59) & (second <= 60)
+    some = np.flatnonzero(rows)
+    hour, minute, second = _clock_parts(cols[some].astype(np.int64) - 48, 7)
+    rows[some] = (hour <= 23) & (minute <= 59) & (second <= 60)
     return rows
+
+
+def _month_code(cols: Any) -> Ints:
+    """The first three bytes of each row as one number, as `_MONTHS` holds the names."""
+    code: Ints = (
+        (cols[:, 0].astype(np.int64) << 16) | (cols[:, 1].astype(np.int64) << 8) | cols[:, 2]
+    )
+    return code
+
+
+def _is_month(cols: Any) -> Bools:
+    code = _month_code(cols)
+    found: Bools = _MONTH_SORTED[np.minimum(np.searchsorted(_MONTH_SORTED, code), 11)] == code
+    return found
 
 
 def _clock_parts(v: Any, at: int) -> tuple[Ints, Ints, Ints]:
@@ -241,8 +252,7 @@ def _yearless_times(cols: Any, year: Ints) -> Floats:
     """Times of yearless stamps read in `year` (NaN: no such date, as `Feb 29` in most
     years); `_yearless`: `minute + (SS + fraction)`."""
     v = cols.astype(np.int64) - 48
-    code = (cols[:, 0].astype(np.int64) << 16) | (cols[:, 1].astype(np.int64) << 8) | cols[:, 2]
-    month = _MONTH_ORDER[np.searchsorted(_MONTH_SORTED, code)] + 1
+    month = _MONTH_ORDER[np.searchsorted(_MONTH_SORTED, _month_code(cols))] + 1
     day = v[:, 4] * 10 + v[:, 5]
     hour, minute, second = _clock_parts(v, 7)
     base = _epoch_minutes(year, month, day, hour, minute)
@@ -275,10 +285,10 @@ class _Others(NamedTuple):
 def _stamp_lines(whole: Any, size: int) -> Ints:
     """Where the lines of `whole[:size]` that hold `:DD:DD` begin (their newline): every
     stamp has one, so no other line can match `_SCAN_BYTES`."""
-    colon = np.flatnonzero(whole[: size - 5] == 58)
+    span = max(size - 5, 0)  # where `:DD:DD` can begin
+    colon = np.flatnonzero((whole[:span] == 58) & (whole[3 : 3 + span] == 58))
     held = colon[
-        (whole[colon + 3] == 58)
-        & _digits(whole, colon + 1)
+        _digits(whole, colon + 1)
         & _digits(whole, colon + 2)
         & _digits(whole, colon + 4)
         & _digits(whole, colon + 5)

@@ -365,13 +365,13 @@ class LogClock:
         times are exactly those `push` would give, though only the stamped lines are seen.
         """
         assert self._released, "leading untimed lines are held: push them first"
-        buf = b"\n" + flat  # the line at offset s of `flat` has its newline at s in `buf`
         vector = bulk_reader() if bulk and self._seen and len(flat) >= BULK_BYTES else None
         if vector is not None:
-            reading = vector.read(buf, stops, gap, self._last, self._year)
+            reading = vector.read(flat, stops, gap, self._last, self._year)
             if reading is not None:
                 self._last, self._year = reading.last, reading.year
                 return reading.points, reading.silences
+        buf = b"\n" + flat  # the line at offset s of `flat` has its newline at s in `buf`
         points: list[Point] = []
         silences: list[tuple[int, float, float]] = []
         last = before = self._last

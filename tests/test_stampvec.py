@@ -140,7 +140,7 @@ def test_bulk_reading_is_the_line_by_line_reading(
     reference = _primed(2020, first)
     expected = _line_by_line(reference, flat, stops, gap)
     clock = _primed(2020, first)
-    got = stampvec.read(b"\n" + flat, stops, gap, clock._last, clock._year)
+    got = stampvec.read(flat, stops, gap, clock._last, clock._year)
     if got is not None:
         assert (got.points, got.silences, got.last, got.year) == expected
 
@@ -169,7 +169,7 @@ def test_bulk_reading_covers_the_common_forms(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(stampvec, "_scan", counting)
     stops = _starts(flat)[::7]
     clock = _primed(2020, 1.0)
-    got = stampvec.read(b"\n" + flat, stops, 0.5, clock._last, clock._year)
+    got = stampvec.read(flat, stops, 0.5, clock._last, clock._year)
     assert got is not None
     assert len(scanned) == 300  # only the `0:18:22` lines
     expected = _line_by_line(clock, flat, stops, 0.5)
@@ -183,7 +183,7 @@ def test_a_new_year_in_yearless_stamps_is_left_to_the_line_by_line_reading(
     texts = [yearless(datetime(2024, 12, 31, 23, 59, 58)), yearless(datetime(2025, 1, 1, 0, 0, 1))]
     flat = _flat(texts * 3)
     clock = _primed(2024, epoch(datetime(2024, 12, 31, 23, 0)))
-    assert stampvec.read(b"\n" + flat, [0], math.inf, clock._last, clock._year) is None
+    assert stampvec.read(flat, [0], math.inf, clock._last, clock._year) is None
     monkeypatch.setattr(timestamps, "BULK_BYTES", 0)
     points, _ = clock.times_at(flat, _starts(flat)[-1:], math.inf)
     assert points == [(epoch(datetime(2025, 1, 1, 0, 0, 1)) + 0.681,) * 2]
@@ -234,6 +234,6 @@ def test_corpus_logs_read_the_same_in_bulk(case: str) -> None:
         clock = _primed(2025, _first_stamp(flat))
         last, year = clock._last, clock._year
         expected = _line_by_line(clock, flat, stops, gap)
-        got = stampvec.read(b"\n" + flat, stops, gap, last, year)
+        got = stampvec.read(flat, stops, gap, last, year)
         assert got is not None  # none of these crosses a new year in yearless stamps
         assert (got.points, got.silences, got.last, got.year) == expected
