@@ -92,6 +92,12 @@ def _completed(tail: Sequence[str], inside: list[str], n: int) -> tuple[str, ...
     return tuple(inside)
 
 
+def _bare(rule: Rule, t: float, group: str, reason: Reason) -> Decision:
+    """A decision that does not notify, as a lean `feed_sparse` gives it: enough to count
+    it by rule and reason, no summary, values or context."""
+    return Decision(t, rule.id, group, reason, rule.severity, "", kind=rule.kind)
+
+
 def _later_context(block: SparseBlock, i: int, tail: tuple[str, ...], n: int) -> Sequence[str]:
     """The `n` lines before point `i` of `block`, read when first looked at."""
     if n == 0:
@@ -135,6 +141,7 @@ class Engine:
         self._armed = False
         self._alive = True
         self._next_due = INF
+        self._lean = False  # inside a lean `feed_sparse`
 
     # --- the public surface --------------------------------------------------------------
 
@@ -224,12 +231,24 @@ class Engine:
 
         The decisions are the same: between two points no line matches and no silence
         begins, so a timer that comes due there fires at its due time all the same, only
-        checked for at the next point (or the stretch's end). `lean`: the caller keeps only
-        the decisions that notify, so the alert context of the others is read only if a
-        later digest shows it.
+        checked for at the next point (or the stretch's end).
+
+        `lean`: the caller keeps only the decisions that notify (replay without
+        `--verbose`). The others come bare (see `_bare`), and an occurrence a cooldown holds
+        back is drafted, alert context and all, only if it is the one a digest shows.
         """
         if not block.lines:
             return []
+        self._lean = lean
+        try:
+            out = self._through_points(block)
+        finally:
+            self._lean = False
+        self._settle(out, lean)
+        self._keep_tail(block.source, block.tail)
+        return out
+
+    def _through_points(self, block: SparseBlock) -> list[Decision]:
         tail = tuple(self._tails.get(block.source, ()))  # as it stands until the block's end
         out = self._advance(block.first)
         hits = self._matcher.confirm(block.texts, block.pairs, block.source)
@@ -257,8 +276,6 @@ class Engine:
             out.extend(self._timers_at(max(block.end_before, last), end))
         self._now = end
         self._last_seen[ACTIVITY] = end
-        self._settle(out, lean)
-        self._keep_tail(block.source, block.tail)
         return out
 
     def _settle(self, out: list[Decision], lean: bool) -> None:
@@ -268,8 +285,10 @@ class Engine:
             if isinstance(decision.context, LaterLines) and (decision.notifies or not lean):
                 decision.context.settle()
         for gate in self._gates.values():
-            if gate.held is not None and isinstance(gate.held.context, LaterLines):
-                gate.held.context.settle()
+            if gate.held is not None:
+                held = gate.held_draft()
+                if held is not None and isinstance(held.context, LaterLines):
+                    held.context.settle()
 
     def _timers_at(self, before: float, t: float) -> list[Decision]:
         """What `feed_lines` does at a line of time `t` whose previous line is at `before`
@@ -394,8 +413,8 @@ class Engine:
         else:
             lines = context(trig.context)
         where = {"source": source, "line": text, "line_no": line_no, "context": lines}
-        draft = self._draft(target, t, group, values, where)
-        return [self._occurrence(target, draft, trig.count, trig.within)]
+        draft = partial(self._draft, target, t, group, values, where)
+        return [self._occurrence(target, t, group, draft, trig.count, trig.within)]
 
     def _on_signal(self, signal: Signal, match: re.Match[str], t: float) -> list[Decision]:
         if signal.has_value:
@@ -438,8 +457,8 @@ class Engine:
         if trig.where is not None and not trig.where.holds(values):
             return []
         group = trig.group_by.render(event.fields) if trig.group_by else ""
-        draft = self._draft(rule, t, group, values)
-        return [self._occurrence(rule, draft, trig.count, trig.within)]
+        draft = partial(self._draft, rule, t, group, values)
+        return [self._occurrence(rule, t, group, draft, trig.count, trig.within)]
 
     # --- instantaneous rules: count/within, cooldown, silences ----------------------------
 
@@ -474,26 +493,43 @@ class Engine:
             **(where or {}),
         )
 
-    def _occurrence(self, rule: Rule, draft: Decision, count: int, within: float) -> Decision:
-        key = (rule.id, draft.group)
+    def _occurrence(
+        self,
+        rule: Rule,
+        t: float,
+        group: str,
+        draft: Callable[[], Decision],
+        count: int,
+        within: float,
+    ) -> Decision:
+        """An occurrence through its `count`/`within` window and the cooldown gate; its
+        decision is drafted (summary, values...) only where it is needed."""
         if count > 1:
-            window = self._windows.setdefault(key, deque())
-            window.append(draft.t)
-            while window and window[0] <= draft.t - within:
+            window = self._windows.setdefault((rule.id, group), deque())
+            window.append(t)
+            while window and window[0] <= t - within:
                 window.popleft()
             if len(window) < count:
-                return revised(draft, reason=Reason.COUNTING, action=None)
+                if self._lean:
+                    return _bare(rule, t, group, Reason.COUNTING)
+                return revised(draft(), reason=Reason.COUNTING, action=None)
             window.clear()
-        return self._gated(rule, draft)
+        return self._gated(rule, t, group, draft)
 
-    def _gated(self, rule: Rule, draft: Decision) -> Decision:
+    def _gated(self, rule: Rule, t: float, group: str, draft: Callable[[], Decision]) -> Decision:
         """Through the cooldown gate; a would-be notification under a silence is held back."""
-        gate = self._gates.setdefault((rule.id, draft.group), Gate())
-        if gate.would_send(draft.t, rule.cooldown) and self._silenced(draft):
-            return revised(draft, reason=Reason.SILENCED, action=None)
-        decision = gate.offer(draft, rule.cooldown)
-        if decision.reason is Reason.SUPPRESSED:
-            self._next_due = min(self._next_due, gate.digest_due(rule.cooldown) or INF)
+        gate = self._gates.setdefault((rule.id, group), Gate())
+        if gate.would_send(t, rule.cooldown):
+            made = draft()
+            if self._silenced(made):
+                return revised(made, reason=Reason.SILENCED, action=None)
+            return gate.offer(made, rule.cooldown)
+        if self._lean:  # the gate keeps how to draft it, for a digest
+            gate.hold(t, draft)
+            decision = _bare(rule, t, group, Reason.SUPPRESSED)
+        else:
+            decision = gate.offer(draft(), rule.cooldown)
+        self._next_due = min(self._next_due, gate.digest_due(rule.cooldown) or INF)
         return decision
 
     def _silenced(self, decision: Decision) -> bool:
@@ -563,7 +599,7 @@ class Engine:
             episode.active_since = self._last_seen.get(rule.trigger.signal, t)
         episode.state = State.FIRING
         draft = self._stateful_decision(rule, t, Reason.FIRST)
-        decision = self._gated(rule, draft)
+        decision = self._gated(rule, t, draft.group, lambda: draft)
         episode.notified = decision.notifies
         episode.last_sent = t
         self._next_due = min(self._next_due, self._compute_due()[0])

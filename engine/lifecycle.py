@@ -6,6 +6,7 @@ Both are plain data plus one transition function each; neither reads a clock.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.model import Decision, Reason, revised
@@ -38,7 +39,7 @@ class Gate:
     last_sent: float | None = None
     suppressed: int = 0
     since: float | None = None
-    held: Decision | None = None
+    held: Decision | Callable[[], Decision] | None = None  # the latest held back, or its maker
 
     def would_send(self, t: float, cooldown: float) -> bool:
         return self.last_sent is None or t - self.last_sent >= cooldown
@@ -50,11 +51,22 @@ class Gate:
             return self._send(draft, Reason.FIRST)
         if t - self.last_sent >= cooldown:
             return self._send(draft, Reason.COOLDOWN_ELAPSED)
+        self.hold(t, draft)
+        return revised(draft, reason=Reason.SUPPRESSED)
+
+    def hold(self, t: float, draft: Decision | Callable[[], Decision]) -> None:
+        """Count an occurrence at `t` inside the cooldown and keep it (or how to make it:
+        only the latest is ever shown, in the digest)."""
         if self.suppressed == 0:
             self.since = t
         self.suppressed += 1
         self.held = draft
-        return revised(draft, reason=Reason.SUPPRESSED)
+
+    def held_draft(self) -> Decision | None:
+        """The latest occurrence held back, made now if only its maker was kept."""
+        if self.held is not None and not isinstance(self.held, Decision):
+            self.held = self.held()
+        return self.held
 
     def _send(self, draft: Decision, reason: Reason) -> Decision:
         count, since = 1 + self.suppressed, self.since
@@ -69,9 +81,10 @@ class Gate:
 
     def digest(self, t: float) -> Decision:
         """The held occurrences as one notification at `t` (the end of the cooldown)."""
-        assert self.held is not None
+        held = self.held_draft()
+        assert held is not None
         decision = revised(
-            self.held,
+            held,
             t=t,
             reason=Reason.DIGEST,
             count=self.suppressed,
