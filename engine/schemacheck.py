@@ -2,6 +2,8 @@
 
 jsonschema finds the problems; this module turns each into a located,
 actionable message (unknown key with did-you-mean, wrong type with the fix).
+A document that fits (engine.schemafit says so without jsonschema) has none, and
+jsonschema is imported only for one that may not.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
-from typing import Any
-
-import jsonschema
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Problem, did_you_mean
+from engine.schemafit import fits
 from engine.yamlio import JsonPath, Located, owner
+
+if TYPE_CHECKING:
+    import jsonschema
+
+SCHEMAS = Path(__file__).resolve().parent / "schema"
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -32,13 +38,15 @@ _TYPE_NAMES = {
 @cache
 def schema(name: str) -> Mapping[str, Any]:
     """The schema `engine/schema/<name>.schema.json`."""
-    text = resources.files("engine").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
+    text = (SCHEMAS / f"{name}.schema.json").read_text("utf-8")
     loaded: Mapping[str, Any] = json.loads(text)
     return loaded
 
 
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
+    import jsonschema  # only for a document that may not fit: a tenth of a second
+
     return jsonschema.Draft202012Validator(schema(name))
 
 
@@ -49,6 +57,8 @@ def rule_id_at(doc: Located, where: JsonPath) -> str | None:
 
 def validate(doc: Located, name: str) -> list[tuple[JsonPath, Problem]]:
     """Every structural problem of `doc` with where it is; empty when it fits the schema."""
+    if fits(schema(name), doc.data):
+        return []
     found: list[tuple[JsonPath, str]] = []
     for error in _validator(name).iter_errors(doc.data):
         found.extend(_explain(error))
