@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.durations import format_duration
 from engine.errors import Problem
 from engine.model import Decision
-from engine.packtest import TestReport
-from engine.replay import ReplayResult, RuleTally
 from engine.rule import RuleSet
+
+if TYPE_CHECKING:
+    from engine.packtest import TestReport
+    from engine.replay import ReplayResult, RuleTally
 
 
 def when(t: float, timed: bool) -> str | None:
@@ -71,6 +73,8 @@ def decision_record(d: Decision, timed: bool, full: bool = False) -> dict[str, A
 
 
 def tally_table(rules: RuleSet, tallies: Mapping[str, RuleTally]) -> list[str]:
+    from engine.replay import RuleTally
+
     width = max((len(r.id) for r in rules.rules), default=10)
     head = f"{'rule':<{width}}  {'severity':<8}  occurrences  notified  suppressed"
     rows = [head, "-" * len(head)]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from engine import channelconf, yamlio
 from engine.envfile import read_env, references
 from engine.errors import ConfigError, Problem
 
@@ -133,6 +132,8 @@ def add_channel(path: Path, name: str, url: str, min_severity: str,
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise ConfigError([Problem(str(path), 0, f"channel name '{name}' must be lowercase "
                                    "letters, digits, '-' or '_'")])  # fmt: skip
+    from engine import channelconf, yamlio  # YAML and Apprise, only here
+
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if text:
         existing = yamlio.parse(text, str(path)).data or {}

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
-from engine import delivery, report, wizard
+from engine import wizard
 from engine.commands.common import EXIT_FINDINGS, channels_option, fail, load_channels
 from engine.errors import ConfigError
-from engine.outbox import Outbox
 
 
 @click.group("channels")
@@ -37,6 +36,8 @@ def channels_list(channels_file: Path) -> None:
 
 
 def _pending_counts() -> dict[str, int]:
+    from engine.outbox import Outbox
+
     path = Path(".rlswarm") / "outbox.sqlite"
     if not path.exists():
         return {}
@@ -52,6 +53,8 @@ def _pending_counts() -> dict[str, int]:
 @channels_option
 def channels_test(name: str | None, channels_file: Path) -> None:
     """Send a real test message through each channel (or NAME) and report each result."""
+    from engine import delivery
+
     channels = load_channels(channels_file)
     chosen = [c for c in channels.channels if name in (None, c.name)]
     if name and not chosen:
@@ -108,6 +111,8 @@ def channels_add(
     try:
         missing = wizard.add_channel(channels_file, name, url, severity, secrets)
     except ConfigError as exc:
+        from engine import report
+
         fail(report.problems_text(exc.problems))
     click.echo(f"added channel '{name}' to {channels_file} (url: {url})")
     if secrets:

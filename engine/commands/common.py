@@ -3,6 +3,10 @@
 Commands parse options, call one library function, and map its result to an exit
 code: 0 success, 1 findings, 2 usage or configuration error (always with a
 message, never a traceback).
+
+Every command module imports only click and this module at the top: the library a command
+uses is imported inside the command, so that `--help` and each command load only what they
+use (`replay` never loads Apprise, aiohttp or jsonschema; tests/test_imports.py checks it).
 """
 
 from __future__ import annotations
@@ -10,15 +14,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from engine import channelconf, packs, report
-from engine.channelconf import ChannelSet
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConfigError
-from engine.rule import RuleSet
+
+if TYPE_CHECKING:
+    from engine.channelconf import ChannelSet
+    from engine.rule import RuleSet
 
 EXIT_FINDINGS = 1
 EXIT_CONFIG = 2
@@ -52,6 +57,8 @@ def channels_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_channels(path: Path, project: str = "") -> ChannelSet:
+    from engine import channelconf, report
+
     try:
         return channelconf.load(path, project)
     except ConfigError as exc:
@@ -59,6 +66,8 @@ def load_channels(path: Path, project: str = "") -> ChannelSet:
 
 
 def load_rules(paths: Sequence[Path]) -> RuleSet:
+    from engine import packs, report
+
     try:
         return packs.load_strict(paths)
     except ConfigError as exc:

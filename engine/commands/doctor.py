@@ -7,7 +7,6 @@ import sys
 
 import click
 
-from engine import doctor
 from engine.commands.common import EXIT_FINDINGS, fail, seconds
 
 
@@ -35,6 +34,8 @@ from engine.commands.common import EXIT_FINDINGS, fail, seconds
 )
 def doctor_command(python: str | None, fmt: str, hosts: tuple[str, ...], timeout: float) -> None:
     """Pre-flight checks of the machine and the training environment (exit 1 if any is critical)."""
+    from engine import doctor
+
     if timeout <= 0:
         raise click.BadParameter("must be more than 0, e.g. 3s", param_hint="--timeout")
     try:

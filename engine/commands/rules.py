@@ -8,13 +8,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from engine import lint as lint_mod
-from engine import packtest, report
 from engine.commands.common import EXIT_FINDINGS, fail, load_rules, rules_option
-from engine.replay import Progress, replay
+
+if TYPE_CHECKING:
+    from engine.replay import Progress
 
 
 @click.command("lint")
@@ -32,6 +33,9 @@ from engine.replay import Progress, replay
 def lint_command(paths: tuple[Path, ...], channels_file: Path, strict: bool, fmt: str) -> None:
     """Check rule packs and channels.yaml: schema, regexes, expressions, templates, names,
     every rule's examples, and every channel URL (through Apprise)."""
+    from engine import lint as lint_mod
+    from engine import report
+
     result = lint_mod.lint(list(paths), channels_file)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
@@ -49,6 +53,8 @@ def lint_command(paths: tuple[Path, ...], channels_file: Path, strict: bool, fmt
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def test_command(paths: tuple[Path, ...]) -> None:
     """Run rule-pack tests (*.test.yaml, or tests/*.yaml in a pack folder)."""
+    from engine import packtest, report
+
     result = packtest.run(list(paths))
     if result.problems:
         fail(report.problems_text(result.problems))
@@ -97,6 +103,9 @@ def replay_command(
     project: str,
 ) -> None:
     """Backtest the rules over saved logs (`-` for stdin, .gz read as is), in log time."""
+    from engine import report
+    from engine.replay import replay
+
     missing = [f for f in logs if f != "-" and not Path(f).is_file()]
     if missing:
         fail([f"{f}: no such file" for f in missing])

@@ -6,12 +6,10 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine import app, report
-from engine import preset as preset_mod
 from engine.commands.common import (
     channels_option,
     fail,
@@ -21,7 +19,6 @@ from engine.commands.common import (
     seconds,
 )
 from engine.errors import ConfigError
-from engine.runner import RunOptions
 from engine.web.dashboard import (
     DEFAULT_BIND,
     DEFAULT_PORT,
@@ -31,6 +28,9 @@ from engine.web.dashboard import (
     DashboardOptions,
     is_loopback,
 )
+
+if TYPE_CHECKING:
+    from engine.preset import Preset
 
 
 def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,8 +96,11 @@ def choose_preset(
     off: bool,
     answers: Sequence[str],
     keeps: Sequence[str],
-) -> preset_mod.Preset:
+) -> Preset:
     """The preset asked for (or the one the command implies), with the command line's extras."""
+    from engine import preset as preset_mod
+    from engine import report
+
     try:
         name = None if off else (name or preset_mod.for_command(command))
         base = preset_mod.load(name) if name else preset_mod.Preset()
@@ -218,6 +221,9 @@ def run_command(
     dashboard_token: str,
 ) -> None:
     """Run COMMAND under supervision (after `--`); with none, the built-in demo training."""
+    from engine import app
+    from engine.runner import RunOptions
+
     board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
     demo = not command
     if demo_fault and not demo:
@@ -270,6 +276,8 @@ def watch_command(
     dashboard_token: str,
 ) -> None:
     """Follow log files written by a process started elsewhere, from their end."""
+    from engine import app
+
     board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
     rule_set = load_rules(rules)
     channels = load_channels(channels_file, project)

@@ -10,17 +10,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING
 
-from engine.channelconf import ChannelSet
-from engine.core import Engine
-from engine.delivery import ChannelCounts
-from engine.rule import RuleSet
-from engine.web.publish import Latest, Publisher
-from engine.web.status import Meta, Progress, Status
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # kept light: `run --help` imports this module for its options
+    from engine.channelconf import ChannelSet
+    from engine.core import Engine
+    from engine.delivery import ChannelCounts
+    from engine.rule import RuleSet
+    from engine.web.publish import Publisher
     from engine.web.server import Dashboard
 
 DEFAULT_PORT = 5000
@@ -38,6 +35,8 @@ class DashboardOptions:
 
 
 def version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("rlswarm-rules")
     except metadata.PackageNotFoundError:
@@ -83,7 +82,9 @@ def open_board(
     """Start the dashboard; None (after a notice) when it is off or cannot start."""
     if opts.port is None:
         return None
+    from engine.web.publish import Latest, Publisher
     from engine.web.server import Dashboard, DashboardError  # aiohttp only when needed
+    from engine.web.status import Meta, Progress, Status
 
     meta = Meta(node, channels.project, version(), mode)
     severities = {r.id: r.severity.label for r in rules.enabled}
