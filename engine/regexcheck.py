@@ -47,10 +47,10 @@ def compile_regex(pattern: str, flags: int = 0) -> Compiled:
             return Compiled(None, "the regular expression is nested too deeply; simplify it")
         except (re.error, OverflowError, ValueError, TypeError) as exc:
             return Compiled(None, f"bad regular expression: {exc}")
-    found = parser_warnings(pattern, flags)
+    parsed, found = _parse(pattern, flags)  # once, for both checks
     if matches_empty(regex):
         found.append("the regex matches an empty line, so it fires on every line")
-    if nested_quantifier(pattern, flags):
+    if parsed is not None and nested_quantifier(parsed):
         found.append(
             "nested quantifiers (like '(a+)+') can backtrack for a very long time on some "
             "lines; make the inner or outer repeat bounded or specific"
@@ -58,15 +58,16 @@ def compile_regex(pattern: str, flags: int = 0) -> Compiled:
     return Compiled(regex, None, tuple(found))
 
 
-def parser_warnings(pattern: str, flags: int = 0) -> list[str]:
-    """The warnings `re` would print for `pattern` (even when it is cached), with the fix."""
+def _parse(pattern: str, flags: int = 0) -> tuple[Any, list[str]]:
+    """re's parse tree of `pattern` (None when it does not parse) and the warnings `re` would
+    print for it (even when it is cached), with the fix."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            _sre.parse(pattern, flags)
-        except Exception:
-            return []
-    return [_with_fix(str(w.message)) for w in caught]
+            parsed = _sre.parse(pattern, flags)
+        except Exception:  # RecursionError on very deep patterns, or one that does not parse
+            return None, []
+    return parsed, [_with_fix(str(w.message)) for w in caught]
 
 
 def _with_fix(message: str) -> str:
@@ -83,17 +84,13 @@ def matches_empty(regex: re.Pattern[str]) -> bool:
     return regex.search("") is not None
 
 
-def nested_quantifier(pattern: str, flags: int = 0) -> bool:
-    """True for shapes like `(a+)+` or `(\\w*\\s?)*`: an unbounded repeat inside another.
-
-    Such regexes can take exponential time on a line that almost matches.
+def nested_quantifier(parsed: Any) -> bool:
+    """True for shapes like `(a+)+` or `(\\w*\\s?)*` in re's parse tree: an unbounded repeat
+    inside another. Such regexes can take exponential time on a line that almost matches.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _sre.parse(pattern, flags)
         return _walk(list(parsed), inside_repeat=False)
-    except Exception:  # RecursionError on very deep patterns, or a pattern that does not parse
+    except Exception:  # RecursionError on very deep patterns, or a shape the walk does not know
         return False
 
 
