@@ -144,7 +144,10 @@ def skim_region(
         return None
     first_line_no = splitter.line_no
     first = len(flat) - len(flat.lstrip(b"\n"))
-    last = flat.rfind(b"\n", 0, len(flat.rstrip(b"\n"))) + 1
+    end = len(flat)  # the end of the last non-empty line (`rstrip` would copy the block)
+    while end and flat[end - 1] == 10:
+        end -= 1
+    last = flat.rfind(b"\n", 0, end) + 1
     candidates = sorted({start for start, _ in found if flat[start : start + 1] != b"\n"})
     stops = sorted({first, last, *candidates})
     times, silences = timing(flat, stops, engine.silence_gap)
