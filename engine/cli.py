@@ -1,31 +1,46 @@
-"""The command line: `rlswarm-rules COMMAND`. Each command lives in engine/commands/."""
+"""The command line: `rlswarm-rules COMMAND`. Each command lives in engine/commands/.
+
+A command's module is imported when that command runs (or `--help` lists them all), so that
+`replay` does not load what `run` and `channels` need.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from engine.commands.channels import channels_group
-from engine.commands.doctor import doctor_command
-from engine.commands.rules import lint_command, replay_command, test_command
-from engine.commands.run import run_command, watch_command
+COMMANDS = {
+    "lint": "engine.commands.rules:lint_command",
+    "test": "engine.commands.rules:test_command",
+    "replay": "engine.commands.rules:replay_command",
+    "run": "engine.commands.run:run_command",
+    "watch": "engine.commands.run:watch_command",
+    "channels": "engine.commands.channels:channels_group",
+    "doctor": "engine.commands.doctor:doctor_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The commands of COMMANDS, each imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, name = target.split(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command), target
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rlswarm-rules")
 def main() -> None:
     """Watch long trainings: declarative rules over logs, metrics and process events."""
-
-
-for command in (
-    lint_command,
-    test_command,
-    replay_command,
-    run_command,
-    watch_command,
-    channels_group,
-    doctor_command,
-):
-    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover
