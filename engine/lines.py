@@ -81,10 +81,11 @@ class Splitter:
         if not self._bulk(region, texts, numbers):
             self._one_by_one(region, texts, numbers)
 
-    def skip(self, region: bytes) -> None:
+    def skip(self, region: bytes, newlines: int | None = None) -> None:
         """Count the lines of a region `begin` returned that the caller took itself (it
-        `fits`, holds no title escape, so its segments are those `lines` would give)."""
-        self.line_no += region.count(b"\n")
+        `fits`, holds no title escape, so its segments are those `lines` would give);
+        `newlines`: how many `\\n` it holds, where the caller has counted them already."""
+        self.line_no += region.count(b"\n") if newlines is None else newlines
 
     def finish(self) -> None:
         self._hold(self._rest)

@@ -26,7 +26,7 @@ from engine.lines import Splitter, strip_ansi_bytes
 from engine.logfile import BLOCK_BYTES, Progress, open_log
 from engine.model import LineBlock
 from engine.sparse import SparseBlock
-from engine.timestamps import LogClock, Point, bulk_reader
+from engine.timestamps import BULK_BYTES, LogClock, Point, bulk_reader
 
 _TITLE = re.compile(rb"\x1b\]")  # a terminal title escape (`in` is 5x slower where ESC is common)
 LEAD_BYTES = 8192  # until the clock has a first stamp, lines go the straightforward way
@@ -110,7 +110,7 @@ class Skim:
             self.splitter.lines(region, texts, numbers)
             yield from held.add(texts, numbers)
             return
-        self.splitter.skip(region)
+        self.splitter.skip(region, sparse.newlines)
         self.sparse_blocks += 1
         if sparse.lines:
             yield sparse
@@ -159,12 +159,13 @@ def skim_region(
     texts = [
         flat[s : flat.index(b"\n", s)].decode("utf-8") if s in is_candidate else "" for s in points
     ]
-    line_nos = _line_numbers(stripped, points, first_line_no)
+    line_nos, newlines, lines = _numbering(stripped, flat, points, first_line_no)
     pairs = [(index[start], k) for start, k in found if start in is_candidate]
     before: Callable[[int, int], list[str]] = lambda i, n: lines_before(flat, points[i], n)  # noqa: E731
     return SparseBlock(
         source=source,
-        lines=segments(flat),
+        lines=lines,
+        newlines=newlines,
         first=at[first][1],
         end_before=at[last][0],
         end=at[last][1],
@@ -179,18 +180,21 @@ def skim_region(
     )
 
 
-def _line_numbers(stripped: bytes, points: list[int], first: int) -> list[int]:
-    """The numbers of the lines starting at `points` (`first`: that of the region's first)."""
+def _numbering(
+    stripped: bytes, flat: bytes, points: list[int], first: int
+) -> tuple[list[int], int, int]:
+    """The numbers of the lines starting at `points` (`first`: that of the region's
+    first), how many `\\n` the region holds, and how many non-empty lines (`segments`)."""
     vector = bulk_reader()
-    if vector is not None and len(points) > 64:
-        numbers: list[int] = vector.line_numbers(stripped, points, first)
-        return numbers
-    line_nos, line, counted = [], first, 0
+    if vector is not None and len(flat) >= BULK_BYTES:
+        counted: tuple[list[int], int, int] = vector.numbering(stripped, flat, points, first)
+        return counted
+    line_nos, line, at = [], first, 0
     for s in points:
-        line += stripped.count(b"\n", counted, s)
-        counted = s
+        line += stripped.count(b"\n", at, s)
+        at = s
         line_nos.append(line)
-    return line_nos
+    return line_nos, stripped.count(b"\n"), segments(flat)
 
 
 def _every_line(stripped: bytes, first_line_no: int) -> tuple[list[str], list[int]]:

@@ -29,10 +29,12 @@ class SparseBlock:
     that precede point `i` inside the stretch (the engine keeps the rest); `tail` is the
     stretch's last lines, at least as many as the engine keeps for alert context.
     `every_line()` decodes all the lines and their numbers, for whoever wants them after all.
+    `lines` counts the non-empty lines (segments) of the stretch, `newlines` its `\\n`s.
     """
 
     source: str
     lines: int
+    newlines: int
     first: float
     end_before: float
     end: float

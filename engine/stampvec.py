@@ -135,12 +135,18 @@ def read(flat: bytes, stops: Sequence[int], gap: float, last: float, year: int) 
     )
 
 
-def line_numbers(data: bytes, offsets: Sequence[int], first: int) -> list[int]:
-    """The number of the line at each of `offsets` (ascending) in `data`, the first line
-    being number `first`: `first` plus the newlines before it."""
-    newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+def numbering(
+    stripped: bytes, flat: bytes, offsets: Sequence[int], first: int
+) -> tuple[list[int], int, int]:
+    """`engine.skim`'s line numbers at `offsets` (ascending; the first line is number
+    `first`), newlines of `stripped`, and non-empty lines of `flat` (`stripped` with each
+    `\\r` made a newline): newlines not directly after another or at the start."""
+    newlines = np.flatnonzero(np.frombuffer(stripped, np.uint8) == 10)
     numbers: list[int] = (np.searchsorted(newlines, offsets) + first).tolist()
-    return numbers
+    ends = newlines if flat is stripped else np.flatnonzero(np.frombuffer(flat, np.uint8) == 10)
+    pairs = int(np.count_nonzero(np.diff(ends) == 1))
+    lines = len(ends) - pairs - int(len(ends) > 0 and ends[0] == 0)
+    return numbers, len(newlines), lines
 
 
 def _dated_rows(cols: Any, digit: Any) -> Bools:

@@ -237,3 +237,18 @@ def test_corpus_logs_read_the_same_in_bulk(case: str) -> None:
         got = stampvec.read(flat, stops, gap, last, year)
         assert got is not None  # none of these crosses a new year in yearless stamps
         assert (got.points, got.silences, got.last, got.year) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\xc3\xa9", b"x" * 10]), max_size=60), st.data()
+)
+def test_numbering_counts_as_the_splitter_does(parts: list[bytes], data: st.DataObject) -> None:
+    stripped = b"".join(parts) + b"\n"
+    flat = stripped.replace(b"\r", b"\n")
+    starts = [0] + [i + 1 for i, b in enumerate(flat[:-1]) if b == 10]
+    points = sorted(data.draw(st.sets(st.sampled_from(starts))))
+    numbers, newlines, lines = stampvec.numbering(stripped, flat, points, 7)
+    assert numbers == [7 + stripped.count(b"\n", 0, p) for p in points]
+    assert newlines == stripped.count(b"\n")
+    assert lines == len([s for s in flat.split(b"\n") if s])
