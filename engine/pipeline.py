@@ -7,13 +7,16 @@ A failure here is reported once and the loop goes on: the training and its
 pass-through never depend on it.
 
 Chunks are taken in batches: every chunk already waiting is evaluated with the
-first one (each line keeps the time its chunk arrived). After a small batch the
-thread rests `batch` seconds (40 ms: under the 50 ms the issue allows a line to
-wait) and takes what came meanwhile together, so a steady trickle of output costs
-25 wake-ups a second, not one per write, and a line after a quiet spell is still
-evaluated at once. A large read (a flood) is never held back, and is not split
-into lines at all: as in replay (`engine.skim`), hyperscan finds in its raw bytes
-the few lines a rule may match, and only those are decoded.
+first one (each line keeps the time its chunk arrived). The child's output comes
+already coalesced (`engine.sources.pump` rests up to 40 ms after a small read, so
+a steady trickle arrives as about 25 chunks a second), so by default the thread
+takes each chunk as soon as it is posted: a line is evaluated at most 40 ms after
+it was written, and at once after a quiet spell. For producers that post a
+trickle themselves, `batch` makes the thread rest that long after a small batch
+and take what came meanwhile together. A large read (a flood) is never held
+back, and is not split into lines at all: as in replay (`engine.skim`),
+hyperscan finds in its raw bytes the few lines a rule may match, and only those
+are decoded.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class Pipeline:
         tick: float = 1.0,
         verbose: bool = False,
         observer: Observer | None = None,
-        batch: float = 0.04,
+        batch: float = 0.0,
         sparse_bytes: int = SPARSE_BYTES,
     ) -> None:
         self.engine = engine
@@ -146,7 +149,7 @@ class Pipeline:
             if kind == "chunk":
                 chunks, after, size = self._gather(item)
                 self._guarded(self._chunks, chunks)
-                if after is None and size < REST_BELOW:
+                if self.batch > 0 and after is None and size < REST_BELOW:
                     # a trickle of output: let more of it arrive and take it together (a sleep,
                     # then a queue that is ready, costs one wake-up); a flood is not held back
                     time.sleep(self.batch)

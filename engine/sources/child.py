@@ -1,9 +1,10 @@
 """The supervised child: started in its own session, its output passed through byte for byte.
 
-Each output stream has a pump thread that writes what it reads to our own
-stream at once (a prompt without a newline included), appends it to the
-capture, and only then hands a copy to the observation path through a
-callback that must not block. Our stdin is forwarded to the child.
+One pump thread (`engine.sources.pump`) writes what it reads from either
+output stream to our own at once (a prompt without a newline included),
+appends it to the capture, and only then hands a copy to the observation path
+through a callback that must not block; a trickle is coalesced for at most
+40 ms. Our stdin is forwarded to the child.
 
 The child's output pipes are made 1 MiB deep where the system allows it (Linux),
 so that a child printing fast never waits on a pump that is briefly busy.
@@ -25,11 +26,8 @@ from dataclasses import dataclass, field
 import psutil
 
 from engine.sources.capture import Capture
+from engine.sources.pump import Chunk, Pump, Stream
 
-Chunk = Callable[[str, float, bytes], None]
-"""Receives (source, time, bytes) for every read; must return at once."""
-
-READ_SIZE = 65536
 PIPE_SIZE = 1 << 20
 
 
@@ -134,35 +132,13 @@ class Child:
         for pipe in (self.proc.stdout, self.proc.stderr):
             _deepen(pipe)
         self.known: dict[int, psutil.Process] = {}
-        self._pumps = [
-            self._pump(self.proc.stdout, "stdout", terminal.stdout_fd),
-            self._pump(self.proc.stderr, "stderr", terminal.stderr_fd),
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        streams = [
+            Stream("stdout", self.proc.stdout.fileno(), terminal.stdout_fd),
+            Stream("stderr", self.proc.stderr.fileno(), terminal.stderr_fd),
         ]
-
-    def _pump(self, stream: object, source: str, fd: int) -> threading.Thread:
-        assert stream is not None
-        in_fd = stream.fileno()  # type: ignore[attr-defined]
-
-        def run() -> None:
-            read, write, on_chunk, clock = os.read, self.terminal.write, self.on_chunk, self.clock
-            keep = self.capture.write if self.capture is not None else None
-            while True:
-                try:
-                    data = read(in_fd, READ_SIZE)
-                except InterruptedError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                write(fd, data)
-                if keep is not None:
-                    keep(data)
-                on_chunk(source, clock(), data)
-
-        thread = threading.Thread(target=run, name=f"pump-{source}-{self.pid}", daemon=True)
-        thread.start()
-        return thread
+        keep = capture.write if capture is not None else None
+        self.pump = Pump(streams, terminal.write, on_chunk, keep, clock, name=f"pump-{self.pid}")
 
     def send_input(self, data: bytes) -> bool:
         """Forward bytes to the child's stdin (a terminal); False once it no longer reads."""
@@ -252,10 +228,9 @@ class Child:
         return alive
 
     def drain(self, timeout: float = 2.0) -> None:
-        """Wait for the pumps to read the last output (a grandchild may hold the pipes)."""
-        deadline = time.monotonic() + timeout
-        for pump in self._pumps:
-            pump.join(max(0.0, deadline - time.monotonic()))
+        """Wait for the pump to read the last output (a grandchild may hold the pipes)."""
+        self.pump.hurry()
+        self.pump.join(timeout)
 
 
 def _deepen(pipe: object) -> None:
