@@ -29,6 +29,8 @@ from engine.sources.prompts import Answerer
 
 Clock = Callable[[], float]
 KEEP_EVERY_S = 2.0
+CHECK_EVERY_S = 1.0  # the supervision loop's longest wait: the child's exit, a signal and a
+# rule's action wake it at once; this only paces keeping files and the end of `--grace`
 
 
 @dataclass
@@ -206,7 +208,7 @@ class Supervisor:
             if self.keeper is not None and time.monotonic() - saved > KEEP_EVERY_S:
                 self.keeper.save()
                 saved = time.monotonic()
-            self._wake.wait(0.1)
+            self._wake.wait(self._patience(stopping_since))
             self._wake.clear()
             if self._signals_seen > 1:
                 child.stop_tree(signal.SIGKILL, 0.0)
@@ -238,8 +240,15 @@ class Supervisor:
         self.sampler.root_pid = None
         return code, runtime
 
+    def _patience(self, stopping_since: float | None) -> float:
+        """How long the supervision loop may wait for a wake-up before it looks again."""
+        if stopping_since is None:
+            return CHECK_EVERY_S
+        left = stopping_since + self.opts.grace - time.monotonic()
+        return min(CHECK_EVERY_S, max(0.0, left) + 0.01)
+
     def _wake_on_exit(self, child: Child) -> None:
-        """The loop below checks every 0.1 s; this ends its wait as soon as the child exits."""
+        """Ends the supervision loop's wait as soon as the child exits."""
         child.proc.wait()
         self._wake.set()
 
@@ -310,6 +319,6 @@ def wait_for_signal() -> int:
         done.set()
 
     install_signals(handler)
-    while not done.wait(0.5):
+    while not done.wait(60.0):  # a signal wakes the wait at once; the timeout is a safety net
         pass
     return got[0]

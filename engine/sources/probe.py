@@ -23,7 +23,7 @@ class ProbeListener:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.bind(self.path)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self._sock.settimeout(0.25)
+        self._sock.settimeout(5.0)  # `close` wakes it with a datagram; this is a safety net
         self._on_message = on_message
         self._clock = clock
         self._stop = threading.Event()
