@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import socket
 import sys
@@ -80,6 +82,14 @@ class Stack:
         return []
 
 
+def _quick_exit() -> None:
+    """At interpreter exit, skip Python's final garbage collections over everything `run`
+    loaded (about 70,000 objects of apprise, aiohttp...: 0.15-0.2 s for nothing, the
+    process is ending); modules are still torn down and the standard streams flushed."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+
+
 def build(
     rules: RuleSet,
     channels: ChannelSet,
@@ -144,6 +154,7 @@ def run(
     dashboard: DashboardOptions | None = None,
 ) -> int:
     """Supervise `opts.command`; returns the exit code `run` should exit with."""
+    _quick_exit()
     supervisor: list[Supervisor] = []
 
     def on_action(action: Action, decision: Decision) -> None:
@@ -233,6 +244,7 @@ def watch(
     dashboard: DashboardOptions | None = None,
 ) -> int:
     """Follow `files` (and the host's metrics) until interrupted."""
+    _quick_exit()
     notices: list[Stack] = []
 
     def on_action(action: Action, decision: Decision) -> None:
