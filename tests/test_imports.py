@@ -3,8 +3,7 @@
 Every case runs a real command in a fresh interpreter, through the same entry point as the
 `rlswarm-rules` script, and lists the modules loaded by the time it exits. `replay` must not load
 Apprise, aiohttp, jsonschema or the delivery and dashboard code (about 0.3 s of a start once);
-`--help` loads no library at all; `run --no-dashboard` no web server (and no HTTP client
-before a channel needs one).
+`--help` loads no library at all; `run --no-dashboard` no web server.
 """
 
 from __future__ import annotations
@@ -97,9 +96,8 @@ def test_help_loads_no_library(tmp_path: Path, args: list[str]) -> None:
 
 
 def test_run_without_dashboard_loads_no_web_server(tmp_path: Path) -> None:
-    """Without a channels.yaml alerts go to the terminal and the journal: no HTTP client."""
     loaded, output = modules_of(["run", "--no-dashboard", "--", "true"], tmp_path, tmp_path)
     assert "exit code 0" in output, output
     assert "engine.delivery" in loaded  # alerts still go out
-    web = {"aiohttp", "prometheus_client", "jsonschema", "engine.web.server", "requests"}
+    web = {"aiohttp", "prometheus_client", "jsonschema", "engine.web.server"}
     assert not loaded & web, sorted(loaded & web)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import requests
+
 JSON_UTF8 = "application/json; charset=utf-8"
 CUT = "\n... (cut to fit: {n} more bytes)"  # as the renderer marks its own cuts
 TITLE_CHARS = 256  # our cap for a title field: a preview line; no vendor documents a limit
@@ -144,8 +146,6 @@ def where(url: str) -> str:
 def post(notifier: Any, request: Request, secrets: Iterable[str | None]) -> Any:
     """Send `request` with the notifier's timeouts and no redirects; the response, or None
     (logged as a warning, secrets redacted) when the request itself fails."""
-    import requests  # at the first send, not when the plugin registers
-
     notifier.throttle()
     try:
         return requests.request(

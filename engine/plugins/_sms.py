@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import requests
+
 _DELIMITERS = re.compile(r"[\s,;/]+")
 _PHONE = re.compile(r"\+?\d{5,20}")
 _PHONE_NOISE = re.compile(r"[\s().-]+")
@@ -83,8 +85,6 @@ def collect_phones(
 def post(notifier: Any, url: str, headers: dict[str, str], data: bytes | None = None) -> Any:
     """POST through `requests` with the notifier's timeouts, no redirects (a signed request is
     bound to its host); None, logged, when the request itself fails."""
-    import requests  # at the first send, not when the plugin registers
-
     notifier.throttle()
     try:
         return requests.post(
