@@ -52,7 +52,7 @@ def shaped(
     schema: Any, root: Mapping[str, Any], wrong: bool, depth: int = 0
 ) -> st.SearchStrategy[Any]:
     """Values shaped by `schema`; with `wrong`, now and then a wrong value or an unknown key."""
-    if not isinstance(schema, Mapping) or depth > 6:
+    if not isinstance(schema, Mapping) or depth > 12:
         return junk
     schema = _resolve(schema, root)
     valid = _valid(schema, root, wrong, depth)
@@ -90,7 +90,10 @@ def _of(
     if kind == "object":
         return _object(schema, root, wrong, depth)
     if kind == "array":
-        return st.lists(shaped(schema.get("items"), root, wrong, depth + 1), max_size=3)
+        least = 0 if wrong else schema.get("minItems", 0)
+        return st.lists(
+            shaped(schema.get("items"), root, wrong, depth + 1), min_size=least, max_size=3
+        )
     if kind == "string":
         if "pattern" in schema:
             pattern = st.from_regex(schema["pattern"], fullmatch=True)
@@ -99,7 +102,10 @@ def _of(
     if kind in ("integer", "number"):
         low, high = schema.get("minimum", -3), schema.get("maximum", 1200)
         low, high = (low - 1, high + 1) if wrong else (low, high)
-        return st.integers(low, high) | st.floats(low, high)
+        whole = st.integers(low, high)
+        if kind == "number" or wrong:
+            return whole | st.floats(low, high)
+        return whole | whole.map(float)  # 3.0 is an integer in Draft 2020-12
     if kind == "boolean":
         return st.booleans()
     return st.none()

@@ -87,8 +87,8 @@ def test_the_checkout_and_its_edits_read_the_same() -> None:
         for candidate in [text, *(_edited(text, rnd) for _ in range(12))]:
             kinds[same_answer(candidate)[0]] += 1
             fast_read += _libyaml_reads(candidate)
-    assert kinds["data"] > 500 and kinds["problems"] > 500, kinds
-    assert fast_read > 500, "libyaml read too few texts for this test to mean much"
+    assert kinds["data"] > 300 and kinds["problems"] > 300, kinds
+    assert fast_read > 300, "libyaml read too few texts for this test to mean much"
 
 
 def _libyaml_reads(text: str) -> bool:
