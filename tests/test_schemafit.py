@@ -118,7 +118,7 @@ def same_verdict(name: str, data: Any) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_same_verdict_as_jsonschema_on_shaped_documents(name: str, data: st.DataObject) -> None:
     root = schemacheck.schema(name)
@@ -131,7 +131,7 @@ def test_shaped_documents_are_both_valid_and_invalid(name: str) -> None:
     root = schemacheck.schema(name)
     verdicts: Counter[bool] = Counter()
 
-    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.booleans().flatmap(lambda wrong: shaped(root, root, wrong)))
     def run(data: Any) -> None:
         same_verdict(name, data)
@@ -159,7 +159,7 @@ def test_same_verdict_on_every_yaml_file_of_the_checkout() -> None:
             same_verdict(name, data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.recursive(junk, lambda kids: st.lists(kids) | st.dictionaries(st.text(), kids)))
 def test_same_verdict_on_arbitrary_structures(data: Any) -> None:
     for name in NAMES:
