@@ -7,6 +7,7 @@ is told from scheduling noise on a busy machine. Children stamp each line with i
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from engine.sources.pump import Pump, Stream
+from engine.sources.pump import DEFAULT_PIPE, Pump, Stream
 
 
 @dataclass
@@ -38,8 +39,18 @@ class Relayed:
         return out
 
 
+def deepen(fd: int) -> int:
+    """The child's pipe made 1 MiB deep where the system allows it, as `run` does."""
+    try:
+        return int(fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20))
+    except (AttributeError, OSError):
+        return DEFAULT_PIPE
+
+
 @contextmanager
-def pumped(code: str, rest: float) -> Iterator[tuple[subprocess.Popen[bytes], Pump, Relayed]]:
+def pumped(
+    code: str, rest: float, deep: bool = False
+) -> Iterator[tuple[subprocess.Popen[bytes], Pump, Relayed]]:
     """`python -c code` with both streams pumped into one pipe (so their order shows)."""
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -58,9 +69,10 @@ def pumped(code: str, rest: float) -> Iterator[tuple[subprocess.Popen[bytes], Pu
 
     collector = threading.Thread(target=collect)
     collector.start()
+    out, err = child.stdout.fileno(), child.stderr.fileno()
     streams = [
-        Stream("stdout", child.stdout.fileno(), out_w),
-        Stream("stderr", child.stderr.fileno(), out_w),
+        Stream("stdout", out, out_w, deepen(out) if deep else DEFAULT_PIPE),
+        Stream("stderr", err, out_w, deepen(err) if deep else DEFAULT_PIPE),
     ]
 
     def write(fd: int, data: bytes) -> None:
@@ -117,19 +129,33 @@ def test_a_trickle_is_coalesced_and_held_no_longer_than_the_rest() -> None:
     assert b"".join(line.split(b" t=")[0] for line in relayed.output.splitlines()) == expected
 
 
-def test_a_flood_is_read_without_rests() -> None:
-    flood = """
-        import sys
-        for i in range(400_000):
-            sys.stdout.write(f"step {i:07d} loss=0.1234 reward=0.5678 ok\\n")
-    """
-    with pumped(flood, rest=1.0) as (child, pump, relayed):
+FLOOD = """
+    import sys, time
+    write, clock, held = sys.stdout.write, time.perf_counter, []
+    for i in range(400_000):
+        before = clock()
+        write(f"step {i:07d} loss=0.1234 reward=0.5678 ok\\n")  # one syscall (unbuffered)
+        if clock() - before > 0.2:
+            held.append(round(clock() - before, 3))
+    sys.stderr.write(f"writes held: {held}\\n")
+"""
+
+
+def test_a_flood_is_read_in_large_chunks_and_never_held_by_a_rest() -> None:
+    """Fast output is coalesced too, but a rest never lets the pipe fill: the child's writes
+    wait for the pump at most once (the first rest, taken while the output was still slow)."""
+    with pumped(FLOOD, rest=1.0, deep=True) as (child, pump, relayed):
         child.wait(60)
         pump.join(10)
     expected = b"".join(b"step %07d loss=0.1234 reward=0.5678 ok\n" % i for i in range(400_000))
-    assert bytes(relayed.output) == expected
-    assert b"".join(data for _, _, data in relayed.chunks) == expected
-    assert pump.rests <= 2, pump.rests  # at most after the first line, before it got fast
+    held = bytes(relayed.output)[len(expected) :]
+    assert bytes(relayed.output[: len(expected)]) == expected
+    assert held.startswith(b"writes held: [")
+    assert held.count(b",") == 0, held  # at most one write waited more than 0.2 s
+    stdout = [data for source, _, data in relayed.chunks if source == "stdout"]
+    assert b"".join(stdout) == expected
+    assert len(stdout) < len(expected) / 32768, len(stdout)  # 17 MB in reads of 32 KiB and more
+    assert pump.rests > 1
 
 
 def test_output_on_the_other_stream_ends_a_rest_so_the_order_is_kept() -> None:
@@ -150,34 +176,39 @@ def test_output_on_the_other_stream_ends_a_rest_so_the_order_is_kept() -> None:
     assert sources == ["stdout", "stderr"] * 15
 
 
+# After a quiet second, a line makes the pump rest 2 s (twice the time the rate was seen
+# over, under the 5 s `rest`); what comes during that rest must not wait for its end.
+QUIET_THEN = textwrap.dedent("""
+    import sys, time
+    time.sleep(1.0)
+    sys.stdout.write("after a quiet spell\\n")
+    for i in range(10):
+        time.sleep(0.01)
+        sys.stdout.write(f"line {i}\\n")
+""")
+
+
 def test_the_tail_is_relayed_as_soon_as_the_child_exits() -> None:
-    tail = """
-        import sys, time
-        for i in range(10):
-            time.sleep(0.01)
-            sys.stdout.write(f"line {i}\\n")
-        sys.stdout.write(f"last words, no newline t={time.time():.6f}")
-    """
+    tail = "import os\nos.close(2)  # only stdout's own end can end the rest\n" + QUIET_THEN
+    tail += 'sys.stdout.write(f"last words, no newline t={time.time():.6f}")\n'
     with pumped(tail, rest=5.0) as (child, pump, relayed):
         child.wait(30)
         exited = time.monotonic()
         pump.join(10)
         ended = time.monotonic() - exited
-    assert relayed.output.endswith(b"last words, no newline t=" + relayed.output[-17:])
-    assert relayed.output.startswith(b"".join(b"line %d\n" % i for i in range(10)))
-    assert ended < 1.0, ended  # the pipe's end ends the 5 s rest
-    assert max(relayed.delays()) < 1.0
+    lines = b"".join(b"line %d\n" % i for i in range(10))
+    assert relayed.output.startswith(b"after a quiet spell\n" + lines + b"last words, no newline")
+    assert ended < 0.5, ended  # the pipe's end ends the rest
+    assert max(relayed.delays()) < 0.5
+    assert pump.rests >= 1
 
 
 def test_hurry_ends_a_rest_when_a_grandchild_keeps_the_pipes_open() -> None:
-    keeper = """
-        import subprocess, sys, time
+    keeper = QUIET_THEN + textwrap.dedent("""
+        import subprocess
         subprocess.Popen(["sleep", "30"])  # inherits stdout and stderr: they stay open
-        for i in range(10):
-            time.sleep(0.01)
-            sys.stdout.write(f"line {i}\\n")
         sys.stdout.write(f"last words t={time.time():.6f}\\n")
-    """
+    """)
     with pumped(keeper, rest=5.0) as (child, pump, relayed):
         child.wait(30)
         pump.hurry()
@@ -186,7 +217,7 @@ def test_hurry_ends_a_rest_when_a_grandchild_keeps_the_pipes_open() -> None:
             time.sleep(0.005)
         waited = time.monotonic() - hurried
     assert b"last words" in relayed.output
-    assert waited < 1.0, waited  # not the rest of the 5 s rest
+    assert waited < 0.5, waited  # not the rest of the rest
 
 
 def test_a_failing_callback_never_stops_the_output() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from engine.sources.capture import Capture
-from engine.sources.pump import Chunk, Pump, Stream
+from engine.sources.pump import DEFAULT_PIPE, Chunk, Pump, Stream
 
 PIPE_SIZE = 1 << 20
 
@@ -129,13 +129,12 @@ class Child:
         self._input_lock = threading.Lock()
         self._input_open = True
         self.pid = self.proc.pid
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            _deepen(pipe)
         self.known: dict[int, psutil.Process] = {}
         assert self.proc.stdout is not None and self.proc.stderr is not None
+        out, err = self.proc.stdout.fileno(), self.proc.stderr.fileno()
         streams = [
-            Stream("stdout", self.proc.stdout.fileno(), terminal.stdout_fd),
-            Stream("stderr", self.proc.stderr.fileno(), terminal.stderr_fd),
+            Stream("stdout", out, terminal.stdout_fd, _deepen(out)),
+            Stream("stderr", err, terminal.stderr_fd, _deepen(err)),
         ]
         keep = capture.write if capture is not None else None
         self.pump = Pump(streams, terminal.write, on_chunk, keep, clock, name=f"pump-{self.pid}")
@@ -233,15 +232,16 @@ class Child:
         self.pump.join(timeout)
 
 
-def _deepen(pipe: object) -> None:
-    """Give a pipe a `PIPE_SIZE` buffer where the system has the call (Linux) and allows it."""
+def _deepen(fd: int) -> int:
+    """Give a pipe a `PIPE_SIZE` buffer where the system has the call (Linux) and allows it;
+    returns the pipe's capacity (64 KiB where it cannot be told)."""
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if set_size is None or pipe is None:
-        return
+    if set_size is None:
+        return DEFAULT_PIPE
     try:
-        fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)  # type: ignore[attr-defined]
+        return int(fcntl.fcntl(fd, set_size, PIPE_SIZE))
     except OSError:  # above /proc/sys/fs/pipe-max-size, or the user's pipe quota: keep 64 KiB
-        pass
+        return DEFAULT_PIPE
 
 
 def _send(proc: psutil.Process, sig: int) -> None:

@@ -3,27 +3,27 @@
 Each read is written to our own stream at once, appended to the capture, and
 only then handed to the observation path through a callback that must not block.
 
-A trickle of output is coalesced: after a read that came slower than
-`REST_BELOW` bytes per `rest` (16 KiB per 40 ms, 400 KB/s: 4,000 lines a second
-of 100 bytes), the pump rests up to `rest` seconds (`REST_S`, 40 ms) on that
-stream and takes what came meanwhile in one read, so a training printing 100
-times a second wakes it 25 times a second, not 100, and hands the rules one
-chunk per wake. What the pump rests on is delayed by at most `rest`, below what
-a person can notice at a terminal (and under the 50 ms allowed between a line
-and its alert). It never delays more than that:
+Output is coalesced: after a read, the pump rests a moment on that stream and
+takes what came meanwhile in one go, so a training printing 100 times a second
+wakes it (and, through one chunk per wake, the rules) 25 times a second, not 100.
+A rest lasts `rest` seconds (`REST_S`, 40 ms: below what a person notices at a
+terminal, and under the 50 ms allowed between a line and its alert), or less when
+the output comes fast: never so long that, at the rate seen since the last rest
+began, the pipe would fill beyond a quarter (`PIPE_SHARE`), nor longer than twice
+that time (`RAMP`); when the rate is too high for a rest of 2 ms, there is none.
+A flood is thus taken a few hundred kilobytes at a time, without ever waiting
+on us, and nothing waits longer than `rest`:
 
 - a write after a quiet spell finds the pump blocked in `poll`, so it is relayed
   (and evaluated) at once;
-- faster output (a flood) is read without rests, even when a read finds little
-  because the pump has caught up with the writer;
 - output on another stream ends the rest: what the resting stream holds is relayed
   first, then the other stream's, so the two streams keep the order they were
   written in (as far as two pipes can tell it), on the terminal and in the capture;
 - the stream's end (the child exited) and `hurry()` (`Child.drain`) end it too,
   and after `hurry()` the pump no longer rests.
 
-While it rests, output waits in the pipe (1 MiB deep on Linux, 64 KiB at least):
-a child that starts a flood during a rest may wait for the rest's end once.
+A child that starts a flood during a full rest (right after a quiet spell) may
+wait for the rest's end once, when the pipe (1 MiB on Linux) is full.
 """
 
 from __future__ import annotations
@@ -41,8 +41,12 @@ Write = Callable[[int, bytes], None]
 
 READ_SIZE = 65536
 REST_S = 0.04
-REST_BELOW = 16 * 1024
+MIN_REST_S = 0.002  # a shorter rest saves less than it costs
+PIPE_SHARE = 4  # a rest lets the pipe fill to at most a quarter, at the rate just seen
+RAMP = 2  # ... and lasts at most twice as long as that rate was seen
+DEFAULT_PIPE = 65536
 _IN = select.POLLIN
+Rest = tuple[int, float]  # (the stream rested on, for how long)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Stream:
     source: str  # the observations' source: "stdout", "stderr"
     fd: int  # our end of the child's pipe
     out_fd: int  # where its bytes are relayed
+    capacity: int = DEFAULT_PIPE  # how many bytes the pipe holds
 
 
 class Pump:
@@ -68,7 +73,7 @@ class Pump:
         self.rest = rest
         self.failures = 0  # callbacks that raised (the output went on regardless)
         self.rests = 0  # rests taken: with the wake-ups, what the coalescing saves
-        self._last_read = time.monotonic()
+        self._window = (time.monotonic(), 0)  # since the last rest began: (when, bytes read)
         self._hurry = False
         self._wake_r, self._wake_w = os.pipe()
         self._wake_lock = threading.Lock()
@@ -96,7 +101,7 @@ class Pump:
 
     def _run(self) -> None:
         try:
-            resting: int | None = None
+            resting: Rest | None = None
             while self._streams:
                 resting = self._cycle(resting)
         finally:
@@ -105,43 +110,72 @@ class Pump:
                 os.close(self._wake_r)
                 os.close(self._wake_w)
 
-    def _cycle(self, resting: int | None) -> int | None:
-        """Wait (resting on one stream, or for any), relay what is there; the stream to rest
-        on next, if any."""
+    def _cycle(self, resting: Rest | None) -> Rest | None:
+        """Wait (resting on one stream, or for any), relay what is there; the rest to take
+        next, if any."""
         ready = self._wait(resting)
-        order = [resting] if resting is not None else []
-        order += [fd for fd in self._streams if fd in ready and fd != resting]
-        read = {fd: self._relay(fd) for fd in order}
-        size = sum(read.values())
-        if not size:
-            return None
+        first = resting[0] if resting is not None else None
+        order = [first] if first is not None else []
+        order += [fd for fd in self._streams if fd in ready and fd != first]
+        read = {fd: self._drain(fd) for fd in order}
+        since, size = self._window
+        size += sum(n for n, _ in read.values())
+        self._window = since, size
+        fd = next((fd for fd, (n, _) in read.items() if n > 0 and fd in self._streams), None)
+        if self._hurry or fd is None or any(more for _, more in read.values()):
+            return None  # nothing came, or more is waiting: read on without a rest
         now = time.monotonic()
-        slow = size * self.rest < REST_BELOW * (now - self._last_read)
-        self._last_read = now
-        if self._hurry or not slow:
+        capacity = self._streams[fd].capacity
+        if 2 * size > capacity:
+            # half the pipe came: the output got faster than the last rest allowed for (and,
+            # the writer held up, its rate cannot be told): read on, and measure it afresh
+            self._window = now, 0
             return None
-        rest_on = next((fd for fd, n in read.items() if n > 0 and fd in self._streams), None)
-        self.rests += rest_on is not None
-        return rest_on
+        seconds = self._rest_for(capacity, size, now - since)
+        if seconds < MIN_REST_S:
+            return None  # too fast to rest yet: the rate is measured over a longer time
+        self._window = now, 0
+        self.rests += 1
+        return fd, seconds
 
-    def _wait(self, resting: int | None) -> set[int]:
+    def _rest_for(self, capacity: int, size: int, elapsed: float) -> float:
+        """`rest`, or less when output comes fast: at the rate seen since the last rest
+        began (`size` bytes in `elapsed` seconds), the pipe must not fill beyond
+        `1 / PIPE_SHARE`; and at most `RAMP` times `elapsed` (a rate seen over a moment
+        says little)."""
+        return min(self.rest, RAMP * elapsed, capacity * elapsed / (size * PIPE_SHARE))
+
+    def _wait(self, resting: Rest | None) -> set[int]:
         if resting is None:
             events = self._poll.poll()
         else:
-            self._poll.modify(resting, 0)  # its end (POLLHUP) still wakes us
-            events = self._poll.poll(self.rest * 1000)
-            if resting in self._streams:
-                self._poll.modify(resting, _IN)
+            fd, seconds = resting
+            self._poll.modify(fd, 0)  # its end (POLLHUP) still wakes us
+            events = self._poll.poll(seconds * 1000)
+            if fd in self._streams:
+                self._poll.modify(fd, _IN)
         ready = {fd for fd, _ in events}
         if self._wake_r in ready:
             os.read(self._wake_r, 512)
         return ready
 
+    def _drain(self, fd: int) -> tuple[int, bool]:
+        """What `fd` holds, passed on (the order across streams needs all of it, not only
+        a first read); the bytes read, and whether more is waiting (a writer as fast as we
+        read is left for the next cycle after `PIPE_SHARE` times the pipe's capacity)."""
+        total, limit = 0, self._streams[fd].capacity * PIPE_SHARE
+        while total < limit:
+            n = self._relay(fd)
+            total += n
+            if n < READ_SIZE:
+                return total, False
+        return total, True
+
     def _relay(self, fd: int) -> int:
         """One read of `fd` passed on; the bytes read (0 when there were none or it ended)."""
         try:
             data = os.read(fd, READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        except BlockingIOError:
             return 0
         except OSError:
             data = b""
