@@ -1,39 +1,33 @@
-"""Wiring for `run` and `watch`: rules, engine, pipeline, delivery, sources, and the summary."""
+"""Wiring for `run` and `watch`: the stack (`engine.stack`), the sources, and the summary."""
 
 from __future__ import annotations
 
 import atexit
 import gc
 import os
-import socket
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from engine import builtin_channels, packs
+from engine import packs
 from engine.channelconf import ChannelSet
-from engine.core import Engine
-from engine.delivery import Delivery, PrintSink
 from engine.durations import format_duration
 from engine.model import Action, Decision, Sample
-from engine.outbox import Outbox
-from engine.pipeline import ActionRequest, Pipeline, Sink
+from engine.pipeline import Pipeline
 from engine.rule import RuleSet
 from engine.runner import RunOptions, Supervisor, install_signals, wait_for_signal
-from engine.sources.child import Terminal
 from engine.sources.metrics import Sampler
 from engine.sources.probe import ProbeListener
 from engine.sources.tail import Tailer
-from engine.web.dashboard import Board, DashboardOptions, open_board
+from engine.stack import Stack, build
+from engine.web.dashboard import DashboardOptions
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_SCRIPT = DEMO_DIR / "train.py"
 DEMO_RULES = DEMO_DIR / "demo.yaml"
-DRAIN_S = 10.0
 
 
 def demo_command(fault: str | None) -> list[str]:
@@ -45,104 +39,12 @@ def rule_paths(given: Sequence[Path], demo: bool) -> list[Path]:
     return [*paths, DEMO_RULES] if demo else paths
 
 
-def _is_tty(fd: int) -> bool:
-    try:
-        return os.isatty(fd)
-    except OSError:
-        return False
-
-
-@dataclass
-class Stack:
-    """What `run` and `watch` share: the terminal, the pipeline and delivery."""
-
-    terminal: Terminal
-    pipeline: Pipeline
-    delivery: Delivery | None
-    state_dir: Path
-    board: Board | None = None
-
-    def notice(self, text: str) -> None:
-        self.terminal.notice(self.terminal.stderr_fd, f"{builtin_channels.PREFIX} {text}")
-
-    def close(self) -> list[str]:
-        """Stop evaluating, give delivery a moment; returns what the summary should add."""
-        self.pipeline.stop()
-        left = self.delivery.stop(DRAIN_S) if self.delivery is not None else 0
-        if self.board is not None:  # after delivery: the page's last state has its outcome
-            self.board.close()
-        if self.delivery is None:
-            return []
-        self.delivery.outbox.close()
-        if left:
-            return [
-                f"{left} alert(s) not delivered yet: they are kept in "
-                f"{self.state_dir / 'outbox.sqlite'} and sent at the next start"
-            ]
-        return []
-
-
 def _quick_exit() -> None:
     """At interpreter exit, skip Python's final garbage collections over everything `run`
     loaded (about 70,000 objects of apprise, aiohttp...: 0.15-0.2 s for nothing, the
     process is ending); modules are still torn down and the standard streams flushed."""
     atexit.unregister(gc.freeze)
     atexit.register(gc.freeze)
-
-
-def build(
-    rules: RuleSet,
-    channels: ChannelSet,
-    state_dir: Path,
-    dry_run: bool,
-    on_action: ActionRequest,
-    verbose: bool = False,
-    node: str = "",
-    mode: str = "run",
-    dashboard: DashboardOptions | None = None,
-) -> Stack:
-    terminal = Terminal()
-    host = node or socket.gethostname()
-    colour = _is_tty(terminal.stderr_fd)
-    builtin_channels.set_console(lambda text: terminal.notice(terminal.stderr_fd, text), colour)
-    engine = Engine(rules, host=host, project=channels.project)
-    notices: list[Callable[[str], None]] = []
-    delivery: Delivery | None = None
-    if dry_run:
-        sinks: list[Sink] = [
-            PrintSink(lambda t: terminal.notice(terminal.stderr_fd, t), host, channels.project)
-        ]
-    else:
-        outbox = Outbox(state_dir / "outbox.sqlite")
-        delivery = Delivery(channels, outbox, host, lambda text: notices[0](text))
-        sinks = [delivery]
-    board = open_board(
-        dashboard or DashboardOptions(port=None),
-        rules,
-        engine,
-        channels,
-        host,
-        mode,
-        lambda text: terminal.notice(terminal.stderr_fd, f"{builtin_channels.PREFIX} {text}"),
-        delivery.counts if delivery is not None else None,
-    )
-    pipeline = Pipeline(
-        engine,
-        sinks,
-        lambda text: notices[0](text),
-        on_action,
-        time.time,
-        verbose=verbose,
-        observer=board.publisher if board is not None else None,
-    )
-    if board is not None:
-        board.publisher.patched = lambda: pipeline.tally.patched
-    stack = Stack(terminal, pipeline, delivery, state_dir, board)
-    notices.append(stack.notice)
-    pipeline.start()
-    if delivery is not None:
-        delivery.start()
-    return stack
 
 
 def run(
@@ -161,8 +63,9 @@ def run(
         supervisor[0].request(action, decision)
 
     stack = build(
-        rules, channels, opts.state_dir, opts.dry_run, on_action, verbose, node, "run", dashboard
-    )
+        rules, channels, opts.state_dir, opts.dry_run, on_action, verbose, node, "run", dashboard,
+        defer=True,  # delivery and the dashboard are set up while the training starts
+    )  # fmt: skip
     probe = ProbeListener(stack.pipeline.post_probe, time.time)
     watch = [*opts.watch, *opts.preset.watch]
     tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
