@@ -186,6 +186,20 @@ def latency(work: Path) -> dict[str, Any]:
     return out
 
 
+def wakeups(pid: int) -> int:
+    """Voluntary context switches of all of `pid`'s threads so far: each is a thread going to
+    sleep, so, over a window, about its wake-ups (psutil counts the main thread's only)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+        except OSError:  # the thread ended meanwhile
+            continue
+    return total
+
+
 def resources(work: Path) -> dict[str, Any]:
     lines = work / "paced-lines.log"
     lines.write_text("".join(generate(30_000, seed=11)), encoding="utf-8")
@@ -197,6 +211,7 @@ def resources(work: Path) -> dict[str, Any]:
         me = psutil.Process(proc.pid)
         start = time.monotonic()
         marks: list[tuple[float, float]] = []  # (seconds since launch, CPU seconds used)
+        wakes: list[int] = []  # wake-ups so far, at each mark (Linux only: else empty)
         rss: list[float] = []
         while proc.poll() is None and len(marks) < RATE_SECONDS + 30:
             time.sleep(1.0)
@@ -204,11 +219,14 @@ def resources(work: Path) -> dict[str, Any]:
                 used = me.cpu_times()
                 marks.append((time.monotonic() - start, used.user + used.system))
                 rss.append(me.memory_info().rss / 2**20)
+                if sys.platform == "linux":
+                    wakes.append(wakeups(proc.pid))
             except psutil.Error:
                 break
         res = finish(proc, cmd, cwd, 30)
         out[name] = {**res, "samples": len(marks), **cpu_shares(marks)}
         out[name]["rss_max"] = max(rss, default=None)
+        out[name]["wakeups_per_s"] = wakeup_rate(marks, wakes)
     return out
 
 
@@ -231,6 +249,15 @@ def cpu_shares(marks: list[tuple[float, float]]) -> dict[str, Any]:
         "cpu_startup": shares[:2],
         "cpu_window_s": t1 - t0,
     }
+
+
+def wakeup_rate(marks: list[tuple[float, float]], wakes: list[int]) -> float | None:
+    """Wake-ups a second over the same window as `cpu_shares`' mean."""
+    window = [i for i, m in enumerate(marks) if 2.0 <= m[0] <= RATE_SECONDS - 1.0]
+    if len(window) < 2 or len(wakes) != len(marks):
+        return None
+    first, last = window[0], window[-1]
+    return (wakes[last] - wakes[first]) / (marks[last][0] - marks[first][0])
 
 
 PARTS = {"latency": latency, "resources": resources}
@@ -276,7 +303,8 @@ def table(res: dict[str, Any]) -> list[str]:
         startup = ", ".join(f"{c:.0f}%" for c in r["cpu_startup"])
         out.append(
             f"    {name:<6} CPU mean {f(r['cpu_mean'], '.2f')}% max {f(r['cpu_max'])}% of a core "
-            f"(start-up {startup}), RSS max {f(r['rss_max'])} MB; vs relay: CPU "
+            f"(start-up {startup}), {f(r['wakeups_per_s'], '.0f')} wake-ups/s, "
+            f"RSS max {f(r['rss_max'])} MB; vs relay: CPU "
             f"{ratio(r['cpu_mean'], rs['relay']['cpu_mean'])}, RSS "
             f"{ratio(r['rss_max'], rs['relay']['rss_max'])}"
             + (f"  PROBLEM: {r['problem']}" if r["problem"] else "")
