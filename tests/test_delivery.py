@@ -401,3 +401,24 @@ def assert_no_secret(cwd: Path, output: bytes) -> None:
     for path in (cwd / ".rlswarm").rglob("*"):
         if path.is_file() and path.name != ".env":
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_channels_add_offers_alertmanager(tmp_path: Path) -> None:
+    add = [sys.executable, "-m", "engine", "channels", "add", "--service", "alertmanager"]
+    proc = subprocess.run(
+        [*add, "--name", "am", "--field", "host=127.0.0.1:9093"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    written = (tmp_path / "channels.yaml").read_text()
+    assert "url: 'alertmanager://127.0.0.1:9093'" in written
+    listed = subprocess.run(
+        [sys.executable, "-m", "engine", "channels", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "am " in listed.stdout and "alertmanager://" in listed.stdout
