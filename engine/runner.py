@@ -193,7 +193,8 @@ class Supervisor:
         started_child.append(child)
         known.set()
         self.child = child
-        threading.Thread(target=self._wake_on_exit, args=(child,), daemon=True).start()
+        name = f"exit-{child.pid}"
+        threading.Thread(target=self._wake_on_exit, args=(child,), name=name, daemon=True).start()
         if self._stdin_closed and not self.opts.preset.answers:
             child.close_input()
         self._child_ready.set()
