@@ -48,14 +48,30 @@ class Item:
 
 
 class Outbox:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | None) -> None:
+        """The queue in the SQLite file `path`, or only in memory (`None`)."""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        where = ":memory:" if path is None else str(path)
+        self._db = sqlite3.connect(where, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # survives a killed process
         self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def open(cls, path: Path) -> tuple[Outbox, str | None]:
+        """The outbox in `path`; where that cannot be opened, one in memory and why."""
+        try:
+            return cls(path), None
+        except (sqlite3.Error, OSError) as exc:
+            why = (
+                f"cannot open the outbox {path} ({exc}); alerts are queued in memory for this "
+                "run, so those not yet sent are lost if rlswarm-rules itself stops. To keep "
+                f"them across restarts, make {path} a writable file (or remove what is there)"
+            )
+            return cls(None), why
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -112,13 +112,15 @@ def build(
 ) -> Stack:
     host = node or socket.gethostname()
     engine = Engine(rules, host=host, project=channels.project)
-    outbox = None if dry_run else Outbox(state_dir / "outbox.sqlite")
+    outbox, trouble = (None, None) if dry_run else Outbox.open(state_dir / "outbox.sqlite")
     notices: list[Callable[[str], None]] = []
     pipeline = Pipeline(
         engine, [], lambda text: notices[0](text), on_action, time.time, verbose=verbose
     )
     stack = Stack(Terminal(), pipeline, state_dir)
     notices.append(stack.notice)
+    if trouble:
+        stack.notice(trouble)
     setting = Setting(rules, channels, host, mode, dashboard or DashboardOptions(None), outbox)
     if defer:
         stack.setup = threading.Thread(

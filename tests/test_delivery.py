@@ -150,6 +150,24 @@ def test_outage_then_every_alert_arrives_in_order(tmp_path: Path, receiver: Rece
     assert_no_secret(cwd, out + err)
 
 
+def test_an_outbox_that_cannot_be_opened_queues_in_memory(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A directory where the outbox file should be: a notice says why and what it costs,
+    the training runs, and the alerts are still delivered (from memory)."""
+    cwd = workdir_with(tmp_path, webhook_channels(receiver.port), f"HOOK_TOKEN={SECRET}\n")
+    (cwd / ".rlswarm" / "outbox.sqlite").mkdir(parents=True)
+    receiver.start()
+    proc = start_run(cwd, "sh", "-c", "echo BOOM 1; echo BOOM 2; echo done")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
+    assert b"cannot open the outbox .rlswarm/outbox.sqlite" in err
+    assert b"queued in memory" in err
+    assert b"done" in out
+    assert [a["values"]["n"] for a in receiver.alerts()] == [1, 2]
+
+
 def test_kill_9_with_alerts_pending_then_all_arrive_after_the_next_start(
     tmp_path: Path, receiver: Receiver
 ) -> None:
