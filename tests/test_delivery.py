@@ -335,12 +335,7 @@ def test_channels_add_writes_references_and_env(tmp_path: Path) -> None:
     env = (tmp_path / ".env").read_text()
     assert f"DINGTALK_TOKEN={SECRET}" in env
     assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
-    listed = subprocess.run(
-        [sys.executable, "-m", "engine", "channels", "list"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    listed = channels_command(tmp_path, "list")
     assert listed.returncode == 0, listed.stderr
     assert "ding " in listed.stdout and SECRET not in listed.stdout
     missing = subprocess.run(
@@ -421,22 +416,25 @@ def assert_no_secret(cwd: Path, output: bytes) -> None:
             assert SECRET.encode() not in path.read_bytes(), path
 
 
+def channels_command(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "engine", "channels", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+
+
 def test_channels_add_offers_alertmanager(tmp_path: Path) -> None:
-    add = [sys.executable, "-m", "engine", "channels", "add", "--service", "alertmanager"]
-    proc = subprocess.run(
-        [*add, "--name", "am", "--field", "host=127.0.0.1:9093"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
+    proc = channels_command(
+        tmp_path,
+        "add",
+        "--service",
+        "alertmanager",
+        "--name",
+        "am",
+        "--field",
+        "host=127.0.0.1:9093",
     )
     assert proc.returncode == 0, proc.stderr
     written = (tmp_path / "channels.yaml").read_text()
     assert "url: 'alertmanager://127.0.0.1:9093'" in written
-    listed = subprocess.run(
-        [sys.executable, "-m", "engine", "channels", "list"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    listed = channels_command(tmp_path, "list")
     assert listed.returncode == 0, listed.stderr
     assert "am " in listed.stdout and "alertmanager://" in listed.stdout
