@@ -142,6 +142,7 @@ class Engine:
         self._alive = True
         self._next_due = INF
         self._lean = False  # inside a lean `feed_sparse`
+        self._holding: set[tuple[str, str]] = set()  # gates that held an occurrence back lately
 
     # --- the public surface --------------------------------------------------------------
 
@@ -284,11 +285,11 @@ class Engine:
         for decision in out:
             if isinstance(decision.context, LaterLines) and (decision.notifies or not lean):
                 decision.context.settle()
-        for gate in self._gates.values():
-            if gate.held is not None:
-                held = gate.held_draft()
-                if held is not None and isinstance(held.context, LaterLines):
-                    held.context.settle()
+        for key in self._holding:
+            held = self._gates[key].held_draft()
+            if held is not None and isinstance(held.context, LaterLines):
+                held.context.settle()
+        self._holding.clear()
 
     def _timers_at(self, before: float, t: float) -> list[Decision]:
         """What `feed_lines` does at a line of time `t` whose previous line is at `before`
@@ -518,7 +519,8 @@ class Engine:
 
     def _gated(self, rule: Rule, t: float, group: str, draft: Callable[[], Decision]) -> Decision:
         """Through the cooldown gate; a would-be notification under a silence is held back."""
-        gate = self._gates.setdefault((rule.id, group), Gate())
+        key = (rule.id, group)
+        gate = self._gates.setdefault(key, Gate())
         if gate.would_send(t, rule.cooldown):
             made = draft()
             if self._silenced(made):
@@ -529,6 +531,7 @@ class Engine:
             decision = _bare(rule, t, group, Reason.SUPPRESSED)
         else:
             decision = gate.offer(draft(), rule.cooldown)
+        self._holding.add(key)
         self._next_due = min(self._next_due, gate.digest_due(rule.cooldown) or INF)
         return decision
 
