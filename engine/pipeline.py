@@ -218,7 +218,7 @@ class Pipeline:
                     times += [t] * (len(texts) - size)
                     self._lines(source, texts, times, numbers)
                     texts, times, numbers, size = [], [], [], 0
-                    splitter.skip(region)
+                    splitter.skip(region, sparse.newlines)
                     self._skim(source, t, sparse)
                 elif region:
                     splitter.lines(region, texts, numbers)
