@@ -27,10 +27,11 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import channelconf, yamlio  # noqa: E402
-from engine.delivery import Delivery, alert_record  # noqa: E402
 from engine.model import Decision, Reason, Severity  # noqa: E402
-from engine.outbox import Outbox  # noqa: E402
+from engine.notify import channels as channelconf  # noqa: E402
+from engine.notify.delivery import Delivery, alert_record  # noqa: E402
+from engine.notify.outbox import Outbox  # noqa: E402
+from engine.packs import yamlio  # noqa: E402
 
 
 class Counter:

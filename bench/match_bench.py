@@ -3,7 +3,7 @@
     .venv/bin/python bench/match_bench.py LOG [--sizes 10,40,200] [--block 10000] [--repeat 1]
 
 LOG is bench/run's generated 1M-line log (${TMPDIR:-/tmp}/rlswarm-bench/train-*.log). The
-log is split into lines as replay does (engine.lines.Splitter) and cut into --block-line
+log is split into lines as replay does (engine.logs.lines.Splitter) and cut into --block-line
 blocks; for each rule pack of bench/rules, both matchers scan every block (best wall time
 of --repeat) and must return the same hits: lines, patterns, spans and groups.
 """
@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.replay_bench import RULES, load_regexes  # noqa: E402
-from engine.lines import Splitter  # noqa: E402
-from engine.match import Hit, Matcher  # noqa: E402
-from engine.rule import Pattern  # noqa: E402
+from engine.logs.lines import Splitter  # noqa: E402
+from engine.match.matcher import Hit, Matcher  # noqa: E402
+from engine.packs.rule import Pattern  # noqa: E402
 
 Key = tuple[int, int, tuple[int, int], tuple[str | None, ...]]
 

@@ -1,3 +1,8 @@
-from engine.cli import main
+"""`python -m engine`: the command line.
+
+May import: cli
+"""
+
+from engine.cli.main import main
 
 main()

@@ -1,4 +1,7 @@
-"""Durations as written in packs: `30s`, `5m`, `2h`, `1d`, combined as `1h30m`."""
+"""Durations as written in packs: `30s`, `5m`, `2h`, `1d`, combined as `1h30m`.
+
+May import: errors
+"""
 
 from __future__ import annotations
 

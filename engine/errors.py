@@ -1,4 +1,7 @@
-"""Located problems: every user mistake becomes one of these, never a traceback."""
+"""Located problems: every user mistake becomes one of these, never a traceback.
+
+May import: nothing of engine
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Every observation carries its own time (seconds since the epoch, or any
 monotonic origin the caller chooses); the core never reads a clock.
+
+May import: errors
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Lint checks every name in an expression or template against these tables
 (plus the signals defined in the packs and the captures of the rule).
+
+May import: nothing of engine
 """
 
 from __future__ import annotations

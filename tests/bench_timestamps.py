@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.timestamps import LogClock
+from engine.logs.timestamps import LogClock
 
 N = 200_000
 BLOCK = 10_000

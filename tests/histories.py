@@ -13,9 +13,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from engine import yamlio
-from engine.compile import compile_packs
-from engine.core import Engine
+from engine.core.engine import Engine
 from engine.model import (
     Decision,
     Event,
@@ -28,7 +26,9 @@ from engine.model import (
     Tick,
     Value,
 )
-from engine.rule import RuleSet
+from engine.packs import yamlio
+from engine.packs.compile import compile_packs
+from engine.packs.rule import RuleSet
 
 # --- history steps: observations waiting for their time -----------------------------------
 

@@ -17,7 +17,7 @@ import apprise
 import pytest
 import requests
 
-from engine.plugins import register
+from engine.notify.plugins import register
 
 
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:

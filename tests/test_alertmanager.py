@@ -22,14 +22,15 @@ from histories import TICK, Line, event, feed_one_by_one, make_engine, metrics
 from offline import Captured, apprise_warnings, loopback_server, plugins_offline
 from promstack import active_alerts, alertmanager, free_port, wait_for
 
-from engine import channelconf, yamlio
-from engine.delivery import Delivery, alert_record, send_via
 from engine.errors import ConfigError
 from engine.model import Decision, Kind, Reason, Severity
-from engine.outbox import Outbox
-from engine.plugins import NotifyAlertmanager
-from engine.plugins._alerts import EXPIRE, HOLD, alert_of, rfc3339
-from engine.render import render, render_digest
+from engine.notify import channels as channelconf
+from engine.notify.delivery import Delivery, alert_record, send_via
+from engine.notify.outbox import Outbox
+from engine.notify.plugins import NotifyAlertmanager
+from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, rfc3339
+from engine.notify.render import render, render_digest
+from engine.packs import yamlio
 
 T0 = 1_764_250_000.0  # 2025-11-27T13:26:40Z
 TOKEN = "am-token-5ec7e7a0b1"

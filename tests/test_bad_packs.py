@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ConfigError
-from engine.packs import load
+from engine.packs.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path("tests/bad_packs")  # relative to ROOT: the messages name files relative to it

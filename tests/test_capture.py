@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.sources.capture import Capture
+from engine.supervise.sources.capture import Capture
 
 
 def names(folder: Path) -> list[str]:

@@ -27,7 +27,7 @@ from histories import (
     table_diff,
 )
 
-from engine.core import Engine
+from engine.core.engine import Engine
 from engine.model import LineBlock, LogLine, Reason, Silence, Tick
 
 FIRST = Reason.FIRST
@@ -1005,7 +1005,7 @@ def test_iso_times_are_those_datetime_writes(t: float) -> None:
     microsecond rounds up into the next second."""
     from datetime import datetime, timezone
 
-    from engine.core import _iso
+    from engine.core.engine import _iso
 
     expected = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     assert _iso(t) == expected

@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 import yaml
 
-from engine import packs
+from engine.authoring.replay import replay
 from engine.model import Decision, Reason, Severity
-from engine.replay import replay
-from engine.rule import RuleSet
+from engine.packs import loader as packs
+from engine.packs.rule import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRING = frozenset({Reason.FIRST, Reason.COOLDOWN_ELAPSED, Reason.DIGEST, Reason.REPEAT})

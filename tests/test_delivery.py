@@ -23,8 +23,9 @@ import psutil
 import pytest
 from aiosmtpd.controller import Controller
 
-from engine import channelconf, yamlio
 from engine.errors import ConfigError
+from engine.notify import channels as channelconf
+from engine.packs import yamlio
 
 SECRET = "5ec7e7a0b1c2d3e4f5a6"  # lowercase hex: a valid DingTalk token too
 RULES = """\

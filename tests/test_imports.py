@@ -23,14 +23,19 @@ _RUN = """
 import atexit, json, sys
 out, args = sys.argv[1], sys.argv[2:]
 atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
-from engine.cli import main
+from engine.cli.main import main
 sys.argv = ["rlswarm-rules", *args]
 main()
 """
 
 LIBRARIES = {"yaml", "apprise", "aiohttp", "jsonschema", "prometheus_client", "requests", "psutil"}
-DELIVERY = {"engine.channelconf", "engine.delivery", "engine.app", "engine.web.server"}
-HEAVY = LIBRARIES | DELIVERY | {"hyperscan", "engine.core", "engine.compile", "numpy"}
+DELIVERY = {
+    "engine.notify.channels",
+    "engine.notify.delivery",
+    "engine.supervise.session",
+    "engine.web.server",
+}
+HEAVY = LIBRARIES | DELIVERY | {"hyperscan", "engine.core.engine", "engine.packs.compile", "numpy"}
 
 
 def modules_of(args: list[str], cwd: Path, tmp_path: Path) -> tuple[set[str], str]:
@@ -65,7 +70,7 @@ def test_replay_loads_no_delivery_no_dashboard_no_jsonschema(tmp_path: Path, fmt
     args = ["replay", "--rules", str(R200), "--format", fmt, str(_log(tmp_path))]
     loaded, output = modules_of(args, tmp_path, tmp_path)
     assert "cuda-oom" in output, output  # it did replay, and found the OOM line
-    assert {"engine.replay", "engine.core", "yaml"} <= loaded
+    assert {"engine.authoring.replay", "engine.core.engine", "yaml"} <= loaded
     assert not loaded & (LIBRARIES - {"yaml"}), sorted(loaded & LIBRARIES)
     assert not loaded & DELIVERY, sorted(loaded & DELIVERY)
     board = {"engine.web.server", "engine.web.publish", "engine.web.status", "engine.web.metrics"}
@@ -98,6 +103,6 @@ def test_help_loads_no_library(tmp_path: Path, args: list[str]) -> None:
 def test_run_without_dashboard_loads_no_web_server(tmp_path: Path) -> None:
     loaded, output = modules_of(["run", "--no-dashboard", "--", "true"], tmp_path, tmp_path)
     assert "exit code 0" in output, output
-    assert "engine.delivery" in loaded  # alerts still go out
+    assert "engine.notify.delivery" in loaded  # alerts still go out
     web = {"aiohttp", "prometheus_client", "jsonschema", "engine.web.server"}
     assert not loaded & web, sorted(loaded & web)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.lines import DEFAULT_MAX_LINE, Splitter, strip_ansi, strip_ansi_bytes
+from engine.logs.lines import DEFAULT_MAX_LINE, Splitter, strip_ansi, strip_ansi_bytes
 
 Segments = tuple[list[str], list[int]]
 

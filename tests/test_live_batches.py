@@ -3,7 +3,7 @@
 The reference is the plain loop the pipeline used to run: each chunk split into lines, all
 of them at the chunk's time, one `feed_lines` per chunk. The pipeline under test gets the
 same chunks queued up front (so its batches are deterministic) and evaluates them in its
-own thread; with `sparse_bytes` small, most chunks go the fast way (`engine.skim`).
+own thread; with `sparse_bytes` small, most chunks go the fast way (`engine.logs.skim`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_skim import BODIES, ENDINGS, PACK, stamp
 
-from engine import hsmatch
-from engine.core import Engine
-from engine.lines import Splitter
+from engine.core.engine import Engine
+from engine.core.sparse import Lazy
+from engine.logs.lines import Splitter
+from engine.match import prefilter as hsmatch
 from engine.model import Decision, Event, LineBlock, Observation
-from engine.pipeline import Pipeline
-from engine.sparse import Lazy
+from engine.supervise.pipeline import Pipeline
 
 SCALE = float(os.environ.get("RLSWARM_PROPERTY_SCALE", "1"))
 RULES = compile_pack(PACK)

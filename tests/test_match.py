@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from engine import hscache, hsmatch
-from engine.match import Matcher
-from engine.rule import Pattern, source_matches
+from engine.match import cache as hscache
+from engine.match import prefilter as hsmatch
+from engine.match.matcher import Matcher
+from engine.packs.rule import Pattern, source_matches
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = float(os.environ.get("RLSWARM_PROPERTY_SCALE", "1"))

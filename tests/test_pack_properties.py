@@ -35,9 +35,9 @@ from hypothesis import HealthCheck, currently_in_test_context, given, settings
 from hypothesis import event as _event
 from hypothesis import strategies as st
 
-from engine import yamlio
-from engine.compile import compile_packs
 from engine.errors import ConfigError, Level, Problem
+from engine.packs import yamlio
+from engine.packs.compile import compile_packs
 from engine.vocabulary import ACTIVITY, EVENTS, METRICS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,12 +8,12 @@ import threading
 import time
 from pathlib import Path
 
-from engine import yamlio
-from engine.compile import compile_packs
-from engine.core import Engine
+from engine.core.engine import Engine
 from engine.model import Action, Decision
-from engine.pipeline import Pipeline
-from engine.sources.child import Child, Terminal, child_environment
+from engine.packs import yamlio
+from engine.packs.compile import compile_packs
+from engine.supervise.pipeline import Pipeline
+from engine.supervise.sources.child import Child, Terminal, child_environment
 
 PACK = """\
 rules:

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from engine.probe import PROBE_DIR
-from engine.sources.child import child_environment
-from engine.sources.probe import ProbeListener
+from engine.supervise.sources.child import child_environment
+from engine.supervise.sources.probe import ProbeListener
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA = ROOT / ".venv" / "extra"

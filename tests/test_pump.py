@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from engine.sources.pump import DEFAULT_PIPE, Pump, Stream
+from engine.supervise.sources.pump import DEFAULT_PIPE, Pump, Stream
 
 
 @dataclass

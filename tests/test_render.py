@@ -16,9 +16,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from engine.delivery import alert_record
 from engine.model import Decision, Reason, Severity
-from engine.render import (
+from engine.notify.delivery import alert_record
+from engine.notify.render import (
     CUT,
     LIMITS,
     SMS_CHARS,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import packs
-from engine.cli import main
-from engine.replay import replay
+from engine.authoring.replay import replay
+from engine.cli.main import main
+from engine.packs import loader as packs
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT.parent / "shared" / "corpus" / "rlswarm" / "cases").glob("*.log"))

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from offline import Captured, apprise_warnings, loopback_server, plugins_offline
 
-from engine.plugins import (
+from engine.notify.plugins import (
     NotifyDingTalk,
     NotifyFeishu,
     NotifyLark,

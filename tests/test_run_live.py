@@ -14,7 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from engine.sources.pump import REST_S
+from engine.supervise.sources.pump import REST_S
 
 RULES = """\
 rules:

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine.sources.metrics import Sampler
+from engine.supervise.sources.metrics import Sampler
 from engine.vocabulary import METRICS
 
 HOST = {
@@ -224,7 +224,7 @@ def test_cost_of_one_sample(
 
 
 def test_macos_memory_pressure_is_read_from_the_kernel_level() -> None:
-    from engine.sources.metrics import macos_memory_pressure
+    from engine.supervise.sources.metrics import macos_memory_pressure
 
     assert macos_memory_pressure(lambda: "73\n") == 27.0
     assert macos_memory_pressure(lambda: "garbage") is None

@@ -1,4 +1,4 @@
-"""engine.schemafit against jsonschema: the same verdict on every document, so that skipping
+"""engine.packs.schemafit against jsonschema: the same verdict on every document, so that skipping
 jsonschema for a document that fits never hides a problem.
 
 Documents come from each published schema itself (mostly valid, with a wrong value, a missing or
@@ -20,10 +20,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import schemacheck
 from engine.errors import ConfigError
-from engine.schemafit import fits
-from engine.yamlio import parse
+from engine.packs import schemacheck
+from engine.packs.schemafit import fits
+from engine.packs.yamlio import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("rules", "channels", "packtest")

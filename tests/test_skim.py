@@ -1,4 +1,4 @@
-"""Replay's fast path (`engine.skim`) against the straightforward one: the same answers.
+"""Replay's fast path (`engine.logs.skim`) against the straightforward one: the same answers.
 
 Each check replays one log both ways, with read blocks made small so that a log of a few
 hundred lines crosses many of them, and compares everything the result holds: every
@@ -19,10 +19,12 @@ from histories import compile_pack
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine import hsmatch, packs, timestamps
-from engine.replay import ReplayResult, replay
-from engine.rule import RuleSet
-from engine.skim import lines_before, segments
+from engine.authoring.replay import ReplayResult, replay
+from engine.logs import timestamps
+from engine.logs.skim import lines_before, segments
+from engine.match import prefilter as hsmatch
+from engine.packs import loader as packs
+from engine.packs.rule import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "rlswarm" / "cases"
@@ -84,7 +86,7 @@ FALLBACK_PACK = (
 
 @pytest.fixture(autouse=True)
 def bulk_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every sparse block reads its stamps in bulk (`engine.stampvec`), however small."""
+    """Every sparse block reads its stamps in bulk (`engine.logs.stampvec`), however small."""
     monkeypatch.setattr(timestamps, "BULK_BYTES", 0)
 
 

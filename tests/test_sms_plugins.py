@@ -22,10 +22,10 @@ import pytest
 from apprise.manager_plugins import NotificationManager
 from offline import Captured, loopback_server, plugins_offline
 
-from engine.plugins import NotifyAliyunSms, NotifyTencentSms, register
-from engine.plugins._sms import clip, one_line
-from engine.plugins.aliyun_sms import acs3_date, acs3_sign, percent_encode
-from engine.plugins.tencent_sms import e164, tc3_sign
+from engine.notify.plugins import NotifyAliyunSms, NotifyTencentSms, register
+from engine.notify.plugins._sms import clip, one_line
+from engine.notify.plugins.aliyun_sms import acs3_date, acs3_sign, percent_encode
+from engine.notify.plugins.tencent_sms import e164, tc3_sign
 
 NOW = 1_700_000_000  # 2023-11-14T22:13:20Z
 NONCE = "0b5d4c3a2f1e4d5c8b7a69584f3e2d1c"

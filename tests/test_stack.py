@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from histories import compile_pack
 
-from engine import builtin_channels, channelconf
-from engine.stack import PREFIX, build
+from engine.notify import builtin as builtin_channels
+from engine.notify import channels as channelconf
+from engine.supervise.wiring import PREFIX, build
 
 PACK = """\
 rules:

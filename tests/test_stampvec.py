@@ -1,4 +1,4 @@
-"""engine.stampvec: the bulk reading of stamps gives exactly what `LogClock.times_at` gives
+"""engine.logs.stampvec: the bulk reading of stamps gives exactly what `LogClock.times_at` gives
 line by line: the same points, silences, time and year, float for float."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import stampvec, timestamps
-from engine.lines import strip_ansi_bytes
-from engine.timestamps import LogClock, parse_timestamp
+from engine.logs import stampvec, timestamps
+from engine.logs.lines import strip_ansi_bytes
+from engine.logs.timestamps import LogClock, parse_timestamp
 
 CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "rlswarm" / "cases"
 EPOCH = datetime(1970, 1, 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.sources.tail import Tailer
+from engine.supervise.sources.tail import Tailer
 
 
 class Collector:

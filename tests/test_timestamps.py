@@ -1,4 +1,4 @@
-"""engine.timestamps: stamps at the start of lines, and LogClock's rules for timing a log.
+"""engine.logs.timestamps: stamps at the start of lines, and LogClock's rules for timing a log.
 
 Expected epochs are computed here with datetime, never with the module under test.
 """
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.timestamps import LogClock, parse_timestamp
+from engine.logs.timestamps import LogClock, parse_timestamp
 
 CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "rlswarm" / "cases"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

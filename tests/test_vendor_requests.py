@@ -1,10 +1,10 @@
 """The exact HTTP requests our alerts make: DingTalk, WeCom bot, Feishu/Lark, Twilio SMS.
 
-Each channel comes from a channels.yaml text through `engine.channelconf.parse`,
+Each channel comes from a channels.yaml text through `engine.notify.channels.parse`,
 the alert from a real `Decision` through `alert_record`, the message from
 `Sender.message` (the channel's style and byte limit, as the sender picks
 them) and the request from `send_via`. DingTalk, WeCom and Feishu/Lark go
-through this project's plugins (`engine.plugins`), registered under Apprise's
+through this project's plugins (`engine.notify.plugins`), registered under Apprise's
 schemes; Twilio through Apprise's own. Nothing leaves the machine: `responses`
 stands in for every vendor host, and a request to a URL not registered here
 fails the test.
@@ -27,16 +27,17 @@ import pytest
 import requests
 import responses
 
-from engine import channelconf, yamlio
-from engine.channelconf import ChannelSet
-from engine.delivery import Delivery, Sender, alert_record, route, send_via
 from engine.model import Decision, Reason, Severity
-from engine.outbox import Item
-from engine.plugins import _robot
-from engine.plugins import dingtalk as dingtalk_plugin
-from engine.plugins import feishu as feishu_plugin
-from engine.render import CUT as RENDER_CUT
-from engine.render import Message
+from engine.notify import channels as channelconf
+from engine.notify.channels import ChannelSet
+from engine.notify.delivery import Delivery, Sender, alert_record, route, send_via
+from engine.notify.outbox import Item
+from engine.notify.plugins import _robot
+from engine.notify.plugins import dingtalk as dingtalk_plugin
+from engine.notify.plugins import feishu as feishu_plugin
+from engine.notify.render import CUT as RENDER_CUT
+from engine.notify.render import Message
+from engine.packs import yamlio
 
 # Fake credentials shaped like the real ones (DingTalk: 64 hex + SEC..., Twilio: AC + 32 hex).
 DINGTALK_TOKEN = "a2fe2323fec061009fc7846351cc75a4e85c417073a5e9839c86316dde54bb11"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import channelconf
-from engine.delivery import ChannelCounts, Delivery
 from engine.model import Decision, Reason, Severity
-from engine.outbox import Outbox
+from engine.notify import channels as channelconf
+from engine.notify.delivery import ChannelCounts, Delivery
+from engine.notify.outbox import Outbox
 
 SECRET = "s3cret-in-the-url"
 

@@ -8,7 +8,7 @@ from histories import Line, event, metrics
 from prometheus_client.parser import text_string_to_metric_families
 from test_web_status import PACK, START, replay
 
-from engine.delivery import ChannelCounts
+from engine.notify.delivery import ChannelCounts
 from engine.web import metrics as web_metrics
 from engine.web.publish import View
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from histories import TICK, History, Line, compile_pack, event, metrics, observe
 
-from engine.core import Engine
-from engine.delivery import ChannelCounts
+from engine.core.engine import Engine
 from engine.model import Decision, Event, LineBlock, LogLine, Reason, Sample, Severity
+from engine.notify.delivery import ChannelCounts
 from engine.web.publish import Latest, Publisher, View
 from engine.web.status import ALERTS_LEN, SERIES, SERIES_LEN, Meta, Progress, Status
 

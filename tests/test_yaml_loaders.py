@@ -1,4 +1,4 @@
-"""libyaml's loader and PyYAML's own give users the same answers (engine.yamlloaders).
+"""libyaml's loader and PyYAML's own give users the same answers (engine.packs.yamlloaders).
 
 `yamlio.parse` reads with libyaml when it can and falls back to the pure-Python loader for every
 problem, so the reference is `parse_with(text, path, PURE)`: for every text below, `parse` must
@@ -24,9 +24,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import yamlio
 from engine.errors import ConfigError
-from engine.yamlloaders import FAST, PURE, Unsure, fast_may_differ
+from engine.packs import yamlio
+from engine.packs.yamlloaders import FAST, PURE, Unsure, fast_may_differ
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "bad_packs"
@@ -192,9 +192,9 @@ import json, sys, yaml
 if sys.argv[1] == "pure":
     del yaml.CSafeLoader  # as on a machine whose PyYAML was built without libyaml
 from pathlib import Path
-from engine import yamlloaders
+from engine.packs import yamlloaders
 from engine.errors import ConfigError
-from engine.packs import load
+from engine.packs.loader import load
 assert (yamlloaders.FAST is None) == (sys.argv[1] == "pure")
 out = {}
 for target in sorted(Path("tests/bad_packs").iterdir()):

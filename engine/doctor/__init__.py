@@ -5,7 +5,10 @@
 
 `collect` and `hosts` gather facts (a subprocess in the training interpreter,
 psutil, sockets, the file system); `checks` turns facts into findings and is
-pure; `render` formats the report. See docs/doctor.md.
+pure; `render` formats the report. See docs/doctor.md. `probe_env` is run by path in the
+training's interpreter and imports nothing of engine.
+
+May import: model, errors
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each returns plain facts (`engine.doctor.facts`); time limits and the clock
 are parameters. The training interpreter is inspected by running
-`engine/probe_env.py` in it (`python -I`), never by importing anything into
+`engine/doctor/probe_env.py` in it (`python -I`), never by importing anything into
 this process.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from engine import probe_env
+from engine.doctor import probe_env
 from engine.doctor.facts import (
     ENV_VARS,
     CacheSize,

@@ -1,4 +1,7 @@
-"""What runs inside the training process. `PROBE_DIR` goes first on the child's PYTHONPATH."""
+"""What runs inside the training process. `PROBE_DIR` goes first on the child's PYTHONPATH.
+
+May import: nothing of engine (the probe runs in the child's interpreter, standard library only).
+"""
 
 from pathlib import Path
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # kept light: `run --help` imports this module for its options
-    from engine.channelconf import ChannelSet
-    from engine.core import Engine
-    from engine.delivery import ChannelCounts
-    from engine.rule import RuleSet
+    from engine.core.engine import Engine
+    from engine.notify.channels import ChannelSet
+    from engine.notify.delivery import ChannelCounts
+    from engine.packs.rule import RuleSet
     from engine.web.publish import Publisher
     from engine.web.server import Dashboard
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core import Engine
-from engine.delivery import ChannelCounts
+from engine.core.engine import Engine
 from engine.model import Decision, Event, LineBlock, Observation
+from engine.notify.delivery import ChannelCounts
 from engine.web.status import Status
 
 EVERY_S = 0.5  # the most often a view is published without an alert

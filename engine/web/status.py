@@ -24,14 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.lifecycle import State
+from engine.core.lifecycle import State
 from engine.model import Decision, Event, LineBlock, Observation, Reason, Sample
-from engine.rule import AbsentTrigger, RuleSet
+from engine.packs.rule import AbsentTrigger, RuleSet
 from engine.vocabulary import ACTIVITY
 from engine.web.training import Training
 
 if TYPE_CHECKING:
-    from engine.delivery import ChannelCounts
+    from engine.notify.delivery import ChannelCounts
 
 SERIES_LEN = 600
 ALERTS_LEN = 100

@@ -1,0 +1,140 @@
+"""`lint`, `test` and `replay`: checking and backtesting rule packs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from engine.cli.common import EXIT_FINDINGS, fail, load_rules, rules_option
+
+if TYPE_CHECKING:
+    from engine.authoring.replay import Progress
+
+
+@click.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--channels",
+    "channels_file",
+    type=click.Path(path_type=Path),
+    default=Path("channels.yaml"),
+    show_default=True,
+    help="Channels file whose names rules may use.",
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def lint_command(paths: tuple[Path, ...], channels_file: Path, strict: bool, fmt: str) -> None:
+    """Check rule packs and channels.yaml: schema, regexes, expressions, templates, names,
+    every rule's examples, and every channel URL (through Apprise)."""
+    from engine.authoring import lint as lint_mod
+    from engine.authoring import report
+
+    result = lint_mod.lint(list(paths), channels_file)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in report.problems_text(result.problems):
+            click.echo(line)
+        verdict = (
+            "ok" if not result.problems else f"{result.errors} errors, {result.warnings} warnings"
+        )
+        click.echo(f"{result.rules} rules in {result.files} files: {verdict}", err=True)
+    sys.exit(result.exit_code(strict))
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def test_command(paths: tuple[Path, ...]) -> None:
+    """Run rule-pack tests (*.test.yaml, or tests/*.yaml in a pack folder)."""
+    from engine.authoring import packtest, report
+
+    result = packtest.run(list(paths))
+    if result.problems:
+        fail(report.problems_text(result.problems))
+    for line in report.test_report_lines(result):
+        click.echo(line)
+    sys.exit(EXIT_FINDINGS if result.failed else 0)
+
+
+def _progress_bar(files: Sequence[str]) -> Progress | None:
+    if not sys.stderr.isatty() or "-" in files:
+        return None
+    total = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
+    start = time.monotonic()
+    shown = [0.0]
+
+    def show(done: int) -> None:
+        now = time.monotonic()
+        if now - shown[0] < 0.25:
+            return
+        shown[0] = now
+        share = min(done / total, 1.0) if total else 0.0
+        bar = "#" * int(share * 30)
+        rate = done / max(now - start, 1e-9) / 1e6
+        click.echo(
+            f"\r  [{bar:<30}] {share:4.0%} {done / 1e6:,.0f} MB {rate:,.0f} MB/s",
+            err=True,
+            nl=False,
+        )
+
+    return show
+
+
+@click.command("replay")
+@click.argument("logs", nargs=-1, required=True)
+@rules_option
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text")
+@click.option("--verbose", "-v", is_flag=True, help="Also show suppressed, pending... decisions.")
+@click.option("--year", type=int, help="Year for timestamps without one (default: file's mtime).")
+@click.option("--project", default="", help="Project name used in templates.")
+def replay_command(
+    logs: tuple[str, ...],
+    rules: tuple[Path, ...],
+    fmt: str,
+    verbose: bool,
+    year: int | None,
+    project: str,
+) -> None:
+    """Backtest the rules over saved logs (`-` for stdin, .gz read as is), in log time."""
+    from engine.authoring import report
+    from engine.authoring.replay import replay
+
+    missing = [f for f in logs if f != "-" and not Path(f).is_file()]
+    if missing:
+        fail([f"{f}: no such file" for f in missing])
+    rule_set = load_rules(rules)
+    started = time.perf_counter()
+    progress = _progress_bar(logs)
+    try:
+        result = replay(
+            rule_set,
+            logs,
+            host=socket.gethostname(),
+            project=project,
+            year=year,
+            keep_all=verbose,
+            progress=progress,
+        )
+    except OSError as exc:
+        fail([f"cannot read log: {exc}"])
+    seconds = time.perf_counter() - started
+    if progress:
+        click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+    if fmt == "jsonl":
+        for d in result.decisions:
+            click.echo(report.decision_json(d, result.timed))
+        click.echo(report.replay_footer(result, seconds), err=True)
+        return
+    for d in result.decisions:
+        click.echo(report.decision_line(d, result.timed))
+    click.echo()
+    for line in report.tally_table(rule_set, result.tallies):
+        click.echo(line)
+    click.echo(report.replay_footer(result, seconds))

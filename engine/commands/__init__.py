@@ -1,1 +1,0 @@
-"""The commands of the `rlswarm-rules` CLI, one module per topic."""

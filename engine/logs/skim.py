@@ -1,0 +1,233 @@
+"""Replay's fast path: a log read in raw blocks, only the lines that matter decoded.
+
+A block of whole lines (about 1 MiB, cut where `Splitter` cuts) is ANSI-stripped as bytes
+and scanned once by hyperscan for the lines a pattern may match (`Engine.candidates`); the
+clock reads the stamps in the raw bytes (`LogClock.times_at`); only the candidates are
+decoded, and the engine gets them with their times and the silences as a `SparseBlock`.
+The alert context (the lines before a match) is decoded when a match asks for it.
+
+A block the fast path cannot take as it is goes the straightforward way, decoded, split and
+timed line by line, with the same results: a block that is not valid UTF-8 (the decoder
+would put replacement characters in), holds a line over the cap or a terminal title escape
+(which can span lines), comes while leading untimed lines are held, or whose source a
+pattern sees that hyperscan does not cover. Until the first timestamp, the straightforward
+way takes the log a few kilobytes at a time, so that the rest of the first block can go fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from engine.core.engine import Engine
+from engine.core.sparse import SparseBlock
+from engine.logs.lines import Splitter, strip_ansi_bytes
+from engine.logs.logfile import BLOCK_BYTES, Progress, open_log
+from engine.logs.timestamps import BULK_BYTES, LogClock, Point, bulk_reader
+from engine.match import prefilter as hsmatch
+from engine.model import LineBlock
+
+_TITLE = re.compile(rb"\x1b\]")  # a terminal title escape (`in` is 5x slower where ESC is common)
+LEAD_BYTES = 8192  # until the clock has a first stamp, lines go the straightforward way
+_LINE_GUESS = 160  # bytes per line to decode at first when looking back for context
+
+
+def segments(flat: bytes) -> int:
+    """How many non-empty lines `flat` (ending with a newline) holds, without splitting it:
+    each ends at a newline that follows something else."""
+    return flat.count(b"\n") - hsmatch.newline_pairs(flat) - flat.startswith(b"\n")
+
+
+def lines_before(flat: bytes, start: int, n: int) -> list[str]:
+    """Up to `n` non-empty lines of `flat` that end before offset `start` (a line start),
+    decoding a window of a few lines' bytes and widening it until it holds enough."""
+    stop = start - 1  # the newline that ends the line before
+    if n <= 0 or stop <= 0:
+        return []
+    width = _LINE_GUESS * n
+    while True:
+        low = max(0, stop - width)
+        if low:
+            newline = flat.find(b"\n", low, stop)
+            if newline < 0:  # the window is inside the line before: widen it
+                width *= 4
+                continue
+            low = newline + 1  # whole lines only
+        lines = [line for line in flat[low:stop].decode("utf-8").split("\n") if line]
+        if len(lines) >= n or low == 0:
+            return lines[-n:]
+        width *= 4
+
+
+@dataclass
+class Skim:
+    """One log file as timed blocks, sparse where it can: `LineBlock`s and `SparseBlock`s."""
+
+    name: str
+    year: int
+    engine: Engine
+    progress: Progress | None = None
+    block_bytes: int = BLOCK_BYTES
+    splitter: Splitter = field(default_factory=Splitter)
+    read_bytes: int = 0
+    timed: bool = False
+    sparse_blocks: int = 0  # how many blocks went the fast way (for tests and benchmarks)
+
+    def blocks(self) -> Iterator[LineBlock | SparseBlock]:
+        clock = LogClock(self.year)
+        held = _Held(self.name, clock)
+        with open_log(self.name) as stream:
+            while chunk := stream.read(self.block_bytes):
+                self.read_bytes += len(chunk)
+                texts: list[str] = []
+                numbers: list[int] = []
+                region = self.splitter.begin(chunk, texts, numbers)
+                yield from held.add(texts, numbers)
+                if region:
+                    yield from self._region(region, clock, held)
+                self.splitter.finish()
+                if self.progress:
+                    self.progress(self.read_bytes)
+        yield from held.add(*self.splitter.flush())
+        yield from held.flush()
+        self.timed = clock.timed
+
+    def _region(
+        self, region: bytes, clock: LogClock, held: _Held
+    ) -> Iterator[LineBlock | SparseBlock]:
+        if not clock.released and len(region) > LEAD_BYTES and not _TITLE.search(region):
+            cut = region.find(b"\n", LEAD_BYTES) + 1  # a few lines first, to find a stamp
+            if 0 < cut < len(region):
+                yield from self._region(region[:cut], clock, held)
+                region = region[cut:]
+        sparse = None
+        if clock.released and self.engine.can_skim(self.name):
+            sparse = self._sparse(region, clock)
+        if sparse is None:
+            texts: list[str] = []
+            numbers: list[int] = []
+            self.splitter.lines(region, texts, numbers)
+            yield from held.add(texts, numbers)
+            return
+        self.splitter.skip(region, sparse.newlines)
+        self.sparse_blocks += 1
+        if sparse.lines:
+            yield sparse
+
+    def _sparse(self, region: bytes, clock: LogClock) -> SparseBlock | None:
+        return skim_region(self.name, region, self.splitter, self.engine, clock.times_at)
+
+
+Timing = Callable[[bytes, Sequence[int], float], tuple[list[Point], list[tuple[int, float, float]]]]
+"""Times of lines of a region: as `LogClock.times_at` gives them (replay), or the time the
+chunk was read (the live pipeline)."""
+
+
+def skim_region(
+    source: str,
+    region: bytes,
+    splitter: Splitter,
+    engine: Engine,
+    timing: Timing,
+    tail: int = 0,
+) -> SparseBlock | None:
+    """A region of whole lines (as `Splitter.begin` returns it, before `skip`) seen through
+    its candidates, or None where the fast path cannot take it (see the module's doc).
+    The block's `tail` holds at least `tail` lines (and what the engine keeps)."""
+    if _TITLE.search(region) or not splitter.fits(region) or not hsmatch.valid_utf8(region):
+        return None
+    stripped = strip_ansi_bytes(region)
+    flat = stripped.replace(b"\r", b"\n")
+    found = engine.candidates(flat)
+    if found is None:
+        return None
+    first_line_no = splitter.line_no
+    first = len(flat) - len(flat.lstrip(b"\n"))
+    end = len(flat)  # the end of the last non-empty line (`rstrip` would copy the block)
+    while end and flat[end - 1] == 10:
+        end -= 1
+    last = flat.rfind(b"\n", 0, end) + 1
+    candidates = sorted({start for start, _ in found if flat[start : start + 1] != b"\n"})
+    stops = sorted({first, last, *candidates})
+    times, silences = timing(flat, stops, engine.silence_gap)
+    at = dict(zip(stops, times, strict=True))
+    at.update((start, (before, t)) for start, before, t in silences)
+    points = sorted({*candidates, *(start for start, _, _ in silences)})
+    index = {start: i for i, start in enumerate(points)}
+    is_candidate = set(candidates)
+    texts = [
+        flat[s : flat.index(b"\n", s)].decode("utf-8") if s in is_candidate else "" for s in points
+    ]
+    line_nos, newlines, lines = _numbering(stripped, flat, points, first_line_no)
+    pairs = [(index[start], k) for start, k in found if start in is_candidate]
+    before: Callable[[int, int], list[str]] = lambda i, n: lines_before(flat, points[i], n)  # noqa: E731
+    return SparseBlock(
+        source=source,
+        lines=lines,
+        newlines=newlines,
+        first=at[first][1],
+        end_before=at[last][0],
+        end=at[last][1],
+        texts=texts,
+        times=[at[s][1] for s in points],
+        befores=[at[s][0] for s in points],
+        line_nos=line_nos,
+        pairs=pairs,
+        before=before,
+        tail=lines_before(flat, len(flat), max(tail, engine.context)),
+        every_line=lambda: _every_line(stripped, first_line_no),
+    )
+
+
+def _numbering(
+    stripped: bytes, flat: bytes, points: list[int], first: int
+) -> tuple[list[int], int, int]:
+    """The numbers of the lines starting at `points` (`first`: that of the region's
+    first), how many `\\n` the region holds, and how many non-empty lines (`segments`)."""
+    vector = bulk_reader()
+    if vector is not None and len(flat) >= BULK_BYTES:
+        counted: tuple[list[int], int, int] = vector.numbering(stripped, flat, points, first)
+        return counted
+    line_nos, line, at = [], first, 0
+    for s in points:
+        line += stripped.count(b"\n", at, s)
+        at = s
+        line_nos.append(line)
+    return line_nos, stripped.count(b"\n"), segments(flat)
+
+
+def _every_line(stripped: bytes, first_line_no: int) -> tuple[list[str], list[int]]:
+    """Every line of a region and its number, as `Splitter.lines` would give them."""
+    texts: list[str] = []
+    numbers: list[int] = []
+    for i, line in enumerate(stripped.decode("utf-8").split("\n")):
+        for part in line.split("\r") if "\r" in line else (line,):
+            if part:
+                texts.append(part)
+                numbers.append(first_line_no + i)
+    return texts, numbers
+
+
+@dataclass
+class _Held:
+    """Lines on the straightforward path wait here until the clock can time them."""
+
+    source: str
+    clock: LogClock
+    texts: list[str] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+
+    def add(self, texts: list[str], numbers: list[int]) -> Iterator[LineBlock]:
+        self.texts += texts
+        self.numbers += numbers
+        yield from self._timed(self.clock.push(texts))
+
+    def flush(self) -> Iterator[LineBlock]:
+        yield from self._timed(self.clock.flush())
+
+    def _timed(self, times: list[float]) -> Iterator[LineBlock]:
+        if times:
+            n = len(times)
+            yield LineBlock(self.source, self.texts[:n], times, self.numbers[:n])
+            del self.texts[:n], self.numbers[:n]

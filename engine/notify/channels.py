@@ -1,0 +1,263 @@
+"""`channels.yaml`: named Apprise URLs with routing, validated and resolved.
+
+`parse(doc, env)` checks the document against the schema, fills `${NAME}`
+references (values are percent-encoded, so any character is safe in a URL),
+and asks Apprise whether it understands each URL. Every problem is located
+as `channels.yaml:line: channel 'name': ...`; secrets never appear in one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import apprise
+
+from engine.durations import parse_duration
+from engine.errors import ConfigError, Problem, did_you_mean
+from engine.model import Severity
+from engine.notify import builtin as builtin_channels
+from engine.notify.apprise_log import ERRORS
+from engine.notify.envfile import read_env, references, substitute
+from engine.packs import schemacheck, yamlio
+from engine.packs.yamlio import Located
+
+DEFAULT_FILE = Path("channels.yaml")
+DEFAULT_MAX_AGE = 24 * 3600.0
+DEFAULT_RETRY = 5.0
+_RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+# Message style and sending rate by Apprise scheme, where the service has its own rules.
+STYLES: Mapping[str, str] = {
+    "mailto": "html",
+    "mailtos": "html",
+    "jsonl": "json",
+    "json": "json",
+    "dingtalk": "markdown",
+    "wecombot": "markdown",
+    "feishu": "markdown",
+    "lark": "markdown",
+    "twilio": "sms",
+    "aliyunsms": "sms",
+    "tencentsms": "sms",
+    "sns": "sms",
+    "vonage": "sms",
+    "nexmo": "sms",
+    "clicksend": "sms",
+    "console": "text",
+    "alertmanager": "json",  # the plugin turns the alert record itself into Alertmanager alerts
+    "alertmanagers": "json",
+}
+RATES: Mapping[str, float] = {  # messages per second
+    "dingtalk": 20 / 60,
+    "wecombot": 20 / 60,
+    "feishu": 100 / 60,
+    "lark": 100 / 60,
+    "mailto": 10 / 60,
+    "mailtos": 10 / 60,
+    "twilio": 1 / 60,
+    "aliyunsms": 1 / 60,
+    "tencentsms": 1 / 60,
+}
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    url: str  # resolved: holds secrets, never printed
+    written: str  # as written in the file, with ${NAME} references
+    privacy: str  # Apprise's privacy form: safe to print
+    scheme: str
+    min_severity: Severity = Severity.INFO
+    fallback: str | None = None
+    max_age: float = DEFAULT_MAX_AGE
+    rate: float | None = None  # messages per second
+    retry: float = DEFAULT_RETRY  # first retry delay; doubles up to RETRY_MAX
+    style: str = "text"
+    enabled: bool = True
+    line: int = 0
+    secrets: tuple[str, ...] = ()  # the values filled in from ${NAME}, to scrub from errors
+
+
+@dataclass
+class ChannelSet:
+    project: str
+    channels: list[Channel] = field(default_factory=list)
+    path: str = str(DEFAULT_FILE)
+
+    def get(self, name: str) -> Channel | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    @property
+    def secrets(self) -> list[str]:
+        return sorted({s for c in self.channels for s in c.secrets})
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret value replaced by `****`."""
+        return _scrub(text, self.secrets)
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, "****").replace(quote(secret, safe=""), "****")
+    return text
+
+
+def default_channels(project: str = "") -> ChannelSet:
+    """What `run` uses without a channels.yaml: the terminal and the JSONL journal."""
+    return ChannelSet(
+        project or socket.gethostname(),
+        [
+            _builtin("console", "console://"),
+            _builtin("journal", "jsonl://.rlswarm/alerts.jsonl"),
+        ],
+        path="built-in defaults (no channels.yaml)",
+    )
+
+
+def _builtin(name: str, url: str) -> Channel:
+    scheme = url.split("://", 1)[0]
+    return Channel(name, url, url, url, scheme, style=STYLES.get(scheme, "text"))
+
+
+def _rate(text: str | None, scheme: str) -> float | None:
+    if text is None:
+        return RATES.get(scheme)
+    count, unit = text.split("/")
+    return int(count) / _RATE_UNITS[unit] if int(count) > 0 else None
+
+
+def _privacy(url: str) -> tuple[str | None, str]:
+    """Apprise's privacy form of `url`, or None and Apprise's reason for refusing it."""
+    builtin_channels.register()
+    ERRORS.clear()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    return (None, ERRORS.last()) if plugin is None else (str(plugin.url(privacy=True)), "")
+
+
+def _channel(doc: Located, i: int, raw: Mapping[str, object], env: Mapping[str, str]) -> Channel:
+    where = ("channels", i)
+    name = str(raw["name"])
+    written = str(raw["url"])
+    encoded = {k: quote(v, safe="") for k, v in env.items()}
+    url, missing = substitute(written, encoded)
+    line = doc.line_of((*where, "url"))
+
+    def problem(message: str, key: str = "url") -> ConfigError:
+        at = doc.line_of((*where, key))
+        return ConfigError([Problem(doc.path, at, f"channel '{name}': {message}", code="channel")])
+
+    if missing:
+        names = ", ".join(f"${{{m}}}" for m in dict.fromkeys(missing))
+        raise problem(f"{names} not set; set it in the environment or in .env beside this file")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    secrets = tuple(env[m] for m in dict.fromkeys(references(written)) if m in env)
+    privacy, why = _privacy(url)
+    if privacy is None and scheme in apprise_schemes():
+        reason = _scrub(why, secrets) or "a value has the wrong form"
+        raise problem(f"Apprise refused this {scheme}:// URL: {reason}")
+    if privacy is None:
+        hint = did_you_mean(scheme, apprise_schemes()) if scheme else ""
+        raise problem(
+            f"Apprise does not understand this URL (scheme '{scheme}'){hint}; "
+            "see the Apprise wiki for the service's URL format"
+        )
+    secrets += hidden_parts(url, privacy)
+    return Channel(
+        name=name,
+        url=url,
+        written=written,
+        privacy=privacy,
+        scheme=scheme,
+        min_severity=Severity.parse(str(raw.get("min_severity", "info"))),
+        fallback=str(raw["fallback"]) if raw.get("fallback") else None,
+        max_age=parse_duration(raw.get("max_age", "24h")),
+        retry=parse_duration(raw.get("retry", "5s")) or DEFAULT_RETRY,
+        rate=_rate(str(raw["rate"]) if raw.get("rate") else None, scheme),
+        style=str(raw.get("format") or STYLES.get(scheme, "text")),
+        enabled=bool(raw.get("enabled", True)),
+        line=line,
+        secrets=secrets,
+    )
+
+
+_PARTS = re.compile(r"[/:@?&=#,;]")
+
+
+def hidden_parts(url: str, privacy: str) -> tuple[str, ...]:
+    """Parts of `url` that Apprise's privacy form hides (passwords, tokens, keys, SIDs),
+    so that a secret typed into channels.yaml itself is scrubbed like a `${NAME}` one."""
+    shown = unquote(privacy.split("://", 1)[-1])
+    parts = _PARTS.split(unquote(url.split("://", 1)[-1]))
+    return tuple(dict.fromkeys(p for p in parts if len(p) >= 6 and p not in shown))
+
+
+@cache
+def apprise_schemes() -> tuple[str, ...]:
+    """Every URL scheme Apprise knows, ours included."""
+    builtin_channels.register()
+    found: set[str] = set()
+    for service in apprise.Apprise().details().get("schemas", []):
+        for key in ("protocols", "secure_protocols"):
+            found.update(str(s) for s in service.get(key) or ())
+    return tuple(sorted(found))
+
+
+def parse(doc: Located, env: Mapping[str, str]) -> ChannelSet:
+    """Validate and resolve a parsed channels file; ConfigError lists every problem."""
+    found = schemacheck.validate(doc, "channels")
+    problems = [p for _, p in found]
+    if problems or not isinstance(doc.data, dict):
+        raise ConfigError(problems or [Problem(doc.path, 1, "expected a mapping with 'channels:'")])
+    result = ChannelSet(str(doc.data.get("project") or socket.gethostname()), path=doc.path)
+    for i, raw in enumerate(doc.data.get("channels") or []):
+        if any(c.name == raw["name"] for c in result.channels):
+            line = doc.line_of(("channels", i, "name"))
+            problems.append(Problem(doc.path, line, f"channel '{raw['name']}' is defined twice"))
+            continue
+        try:
+            result.channels.append(_channel(doc, i, raw, env))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    problems.extend(_check_fallbacks(doc, result))
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+def _check_fallbacks(doc: Located, channels: ChannelSet) -> list[Problem]:
+    problems = []
+    for channel in channels.channels:
+        if channel.fallback and channel.fallback not in channels.names:
+            hint = did_you_mean(channel.fallback, channels.names)
+            msg = f"channel '{channel.name}': fallback '{channel.fallback}' is not a channel{hint}"
+            problems.append(Problem(doc.path, channel.line, msg, code="channel"))
+        elif channel.fallback == channel.name:
+            msg = f"channel '{channel.name}': a channel cannot be its own fallback"
+            problems.append(Problem(doc.path, channel.line, msg, code="channel"))
+    return problems
+
+
+def environment(path: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The `.env` beside `path`, overridden by the process environment."""
+    return {**read_env(path.parent / ".env"), **(os.environ if base is None else base)}
+
+
+def load(path: Path = DEFAULT_FILE, project: str = "") -> ChannelSet:
+    """The channels in `path`, or the built-in terminal + journal when it does not exist."""
+    if not path.exists():
+        return default_channels(project)
+    channels = parse(yamlio.read(path), environment(path))
+    if project:
+        channels.project = project
+    return channels

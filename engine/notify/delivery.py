@@ -1,0 +1,371 @@
+"""Delivery: route each notification, queue it in the outbox, send it with one thread per channel.
+
+`Delivery.send(decision)` is the pipeline's sink: it only writes to the
+outbox and wakes the senders, so a slow or dead channel never holds up the
+engine, the training or the other channels. Each channel's sender retries
+with doubling back-off and jitter, keeps the channel's rate (a burst beyond
+it is merged into one digest, never dropped), and after the channel's
+`max_age` hands what it could not send to its `fallback` and tells the other
+channels that delivery is failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import apprise
+
+from engine.authoring.report import decision_record
+from engine.durations import format_duration
+from engine.model import Decision, Severity
+from engine.notify import builtin as builtin_channels
+from engine.notify.apprise_log import ERRORS
+from engine.notify.channels import Channel, ChannelSet
+from engine.notify.outbox import Item, Outbox
+from engine.notify.render import LIMITS, Message, render, render_digest
+
+RETRY_MAX = 600.0
+Clock = Callable[[], float]
+
+
+def send_via(
+    client: apprise.Apprise, message: Message, scrub: Callable[[str], str]
+) -> tuple[bool, str]:
+    """Send one message through Apprise: (ok, why not, with secrets scrubbed). Never raises.
+
+    Each of the client's services is called in this thread (not in Apprise's
+    own pool), so the reason it logs for a failure is the one reported here.
+    """
+    ERRORS.clear()
+    try:
+        servers = list(client)
+        ok = bool(servers) and all(
+            server.notify(
+                body=message.body,
+                title=message.title,
+                body_format=message.format,
+                notify_type=message.notify_type,
+            )
+            for server in servers
+        )
+        detail = "" if ok else ERRORS.last()
+    except Exception as exc:
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    return ok, "" if ok else scrub(detail or "the service did not accept the message")
+
+
+_SEQUENCE = itertools.count(1)
+_PROCESS = f"{os.getpid()}-{time.time():.6f}"
+
+
+def alert_key(decision: Decision, host: str) -> str:
+    """A key unique to this notification (same alert, same key on every retry and channel)."""
+    raw = f"{host}|{_PROCESS}|{next(_SEQUENCE)}|{decision.rule}|{decision.t:.6f}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def alert_record(decision: Decision, host: str, project: str) -> dict[str, Any]:
+    record = decision_record(decision, timed=True, full=True)
+    record.update(key=alert_key(decision, host), host=host, project=project, t=decision.t)
+    record["since_t"] = decision.since
+    return record
+
+
+def route(channels: ChannelSet, severity: Severity, named: Sequence[str]) -> list[Channel]:
+    """The channels an alert goes to: enabled, severe enough, named by the rule if it names any."""
+    return [
+        c
+        for c in channels.channels
+        if c.enabled and severity >= c.min_severity and (not named or c.name in named)
+    ]
+
+
+@dataclass(frozen=True)
+class ChannelCounts:
+    """One channel's delivery numbers (alerts, not messages), for the dashboard and /metrics."""
+
+    pending: int = 0
+    ok: int = 0
+    failed: int = 0  # failed attempts, each alert of a failed message counted once per attempt
+    failing: bool = False
+    last_error: str | None = None  # scrubbed; kept while the channel is failing
+
+
+class Sender:
+    """One channel's delivery loop."""
+
+    def __init__(self, channel: Channel, owner: Delivery) -> None:
+        self.channel = channel
+        self.owner = owner
+        self.wake = threading.Event()
+        self.sent_times: deque[float] = deque()
+        self.failing_since: float | None = None
+        self.thread = threading.Thread(target=self._run, name=f"send-{channel.name}", daemon=True)
+        builtin_channels.register()
+        self.apprise = apprise.Apprise()
+        self.apprise.add(channel.url)
+        for server in self.apprise:
+            server.request_rate_per_sec = 0  # Apprise's own pause between sends: the rate is ours
+
+    def _run(self) -> None:
+        while not self.owner.stopping.is_set():
+            try:
+                self.step()
+            except Exception as exc:  # never let one channel's bug end its thread
+                self.owner.notice(f"channel '{self.channel.name}': {self.owner.scrub(str(exc))}")
+            nxt = self.owner.outbox.next_attempt(self.channel.name)
+            wait = 1.0 if nxt is None else max(0.0, min(1.0, nxt - self.owner.clock()))
+            self.wake.wait(wait)
+            self.wake.clear()
+
+    def step(self) -> int:
+        """Expire, then send what is due; returns how many items were sent."""
+        now = self.owner.clock()
+        expired = self.owner.outbox.expire(self.channel.name, now, self.channel.max_age)
+        if expired:
+            self.owner.count(self.channel.name, pending=-len(expired))
+            self.owner.expired(self.channel, expired)
+        items = self.owner.outbox.due(self.channel.name, now)
+        if not items:
+            return 0
+        sent = 0
+        for batch in self._batches(items, now):
+            if not self._deliver(batch):
+                break
+            sent += len(batch)
+        return sent
+
+    def _allowance(self, now: float) -> int:
+        rate = self.channel.rate
+        if not rate:
+            return 1 << 30
+        window = 60.0
+        while self.sent_times and self.sent_times[0] <= now - window:
+            self.sent_times.popleft()
+        return max(0, round(rate * window) - len(self.sent_times))
+
+    def _batches(self, items: list[Item], now: float) -> list[list[Item]]:
+        """One item per message while the rate allows; the rest as one digest when it does not."""
+        allowance = self._allowance(now)
+        if allowance == 0:
+            return []
+        if len(items) <= allowance:
+            return [[item] for item in items]
+        return [[item] for item in items[: allowance - 1]] + [items[allowance - 1 :]]
+
+    def message(self, batch: Sequence[Item]) -> Message:
+        payloads = [i.payload for i in batch]
+        project = self.owner.channels.project
+        limit = LIMITS.get(self.channel.scheme)
+        style = "console" if self.channel.scheme == "console" else self.channel.style
+        if len(payloads) == 1:
+            return render(payloads[0], style, project, limit)
+        return render_digest(payloads, style, project, limit)
+
+    def _deliver(self, batch: Sequence[Item]) -> bool:
+        try:
+            message = self.message(batch)
+        except Exception as exc:  # a record that cannot be rendered still goes out, as data
+            data = json.dumps([i.payload for i in batch], default=str)[:4000]
+            message = Message(f"{len(batch)} alert(s)", data, "text", "failure")
+            self.owner.notice(
+                f"channel '{self.channel.name}': could not render an alert "
+                f"({type(exc).__name__}); sent as plain data"
+            )
+        ok, error = send_via(self.apprise, message, self.owner.scrub)
+        now = self.owner.clock()
+        ids = [i.id for i in batch]
+        self.owner.count(self.channel.name, ok, len(batch), error)
+        if ok:
+            self.owner.outbox.mark_sent(ids, now)
+            self.sent_times.append(now)
+            self.failing_since = None
+            return True
+        attempts = max(i.attempts for i in batch) + 1
+        first = self.channel.retry
+        delay = min(first * 2 ** (attempts - 1), max(RETRY_MAX, first)) * random.uniform(0.8, 1.2)
+        self.owner.outbox.mark_failed(ids, now + delay, error)
+        if self.failing_since is None:
+            self.failing_since = now
+            self.owner.notice(
+                f"channel '{self.channel.name}' failed ({error}); retrying in "
+                f"{format_duration(delay)}, nothing is lost"
+            )
+        return False
+
+
+class PrintSink:
+    """`--dry-run`: alerts printed as the console channel would, nothing queued or sent."""
+
+    def __init__(self, write: Callable[[str], None], host: str, project: str) -> None:
+        self.write, self.host, self.project = write, host, project
+
+    def send(self, decision: Decision) -> None:
+        message = render(alert_record(decision, self.host, self.project), "console", self.project)
+        first, *rest = message.body.splitlines()
+        lines = [f"{builtin_channels.PREFIX} {first} (dry run, not sent)"]
+        lines += [f"{builtin_channels.PREFIX}   {line}" for line in rest]
+        self.write("\n".join(lines))
+
+
+class Delivery:
+    """The pipeline's sink for real channels, and the owner of their senders."""
+
+    def __init__(
+        self,
+        channels: ChannelSet,
+        outbox: Outbox,
+        host: str,
+        notice: Callable[[str], None],
+        clock: Clock = time.time,
+    ) -> None:
+        self.channels = channels
+        self.outbox = outbox
+        self.host = host
+        self.notice = notice
+        self.clock = clock
+        self.stopping = threading.Event()
+        self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
+        self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
+        self._counts_lock = threading.Lock()
+
+    def counts(self) -> dict[str, ChannelCounts]:
+        """Each channel's numbers now (any thread; a copy)."""
+        with self._counts_lock:
+            return dict(self._counts)
+
+    def count(
+        self, channel: str, ok: bool | None = None, n: int = 0, error: str = "", pending: int = 0
+    ) -> None:
+        """Record `n` alerts sent (`ok`) or failed, or a change of the queue by `pending`."""
+        with self._counts_lock:
+            c = self._counts.get(channel)
+            if c is None:
+                return
+            if ok is True:
+                c = replace(c, pending=c.pending - n, ok=c.ok + n, failing=False, last_error=None)
+            elif ok is False:
+                c = replace(c, failed=c.failed + n, failing=True, last_error=error)
+            self._counts[channel] = replace(c, pending=max(0, c.pending + pending))
+
+    def scrub(self, text: str) -> str:
+        return self.channels.scrub(text)
+
+    def send(self, decision: Decision) -> None:
+        targets = route(self.channels, decision.severity, decision.channels)
+        if not targets:
+            return
+        record = alert_record(decision, self.host, self.channels.project)
+        self.enqueue(record, [c.name for c in targets])
+
+    def enqueue(self, record: Mapping[str, Any], channels: Sequence[str]) -> None:
+        for name in channels:  # counted first: a sender may send it before add() returns
+            self.count(name, pending=1)
+        added = self.outbox.add(str(record["key"]), channels, record, self.clock())
+        for name in channels:
+            if added != len(channels):  # some were queued already (the same key): recount
+                known = self.counts().get(name, ChannelCounts()).pending
+                self.count(name, pending=self.outbox.pending(name) - known)
+            sender = self.senders.get(name)
+            if sender is not None:
+                sender.wake.set()
+
+    def expired(self, channel: Channel, items: Sequence[Item]) -> None:
+        """Items that aged out: to the fallback, and a 'delivery failing' alert to the others."""
+        if channel.fallback:
+            for item in items:
+                self.enqueue(
+                    {**item.payload, "key": f"{item.key}~{channel.fallback}"}, [channel.fallback]
+                )
+        last = items[-1].last_error or "unknown error"
+        others = [
+            c.name
+            for c in self.channels.channels
+            if c.enabled and c.name not in (channel.name, channel.fallback)
+        ]
+        now = self.clock()
+        summary = (
+            f"channel '{channel.name}' could not deliver {len(items)} alert(s) within "
+            f"{format_duration(channel.max_age)}"
+            + (f"; sent to '{channel.fallback}' instead" if channel.fallback else "")
+        )
+        record: dict[str, Any] = {
+            "key": f"delivery-failing-{channel.name}-{int(now)}",
+            "rule": "delivery-failing",
+            "severity": "error",
+            "reason": "first",
+            "group": channel.name,
+            "t": now,
+            "summary": summary,
+            "advice": f"Last error: {last}. Check the channel with "
+            f"`rlswarm-rules channels test {channel.name}`.",
+            "labels": {"category": "delivery"},
+            "count": len(items),
+            "host": self.host,
+            "project": self.channels.project,
+        }
+        if others:
+            self.enqueue(record, others)
+        self.notice(summary)
+
+    def start(self) -> None:
+        self.outbox.retry_now(self.clock())
+        for sender in self.senders.values():
+            sender.thread.start()
+
+    def stop(self, drain: float = 10.0) -> int:
+        """Give the senders up to `drain` seconds for what is due; returns what stays queued."""
+        deadline = time.monotonic() + drain
+        while time.monotonic() < deadline and self._due_now():
+            for sender in self.senders.values():
+                sender.wake.set()
+            time.sleep(0.05)
+        self.stopping.set()
+        for sender in self.senders.values():
+            sender.wake.set()
+            sender.thread.join(2.0)
+        return self.outbox.pending()
+
+    def _due_now(self) -> bool:
+        now = self.clock()
+        return any((self.outbox.next_attempt(n) or now + 1) <= now for n in self.senders)
+
+
+def test_channels(
+    channels: ChannelSet, chosen: Sequence[Channel], host: str
+) -> list[tuple[Channel, bool, str]]:
+    """Send a test message through each chosen channel directly (not queued); the results."""
+    builtin_channels.register()
+    record: dict[str, Any] = {
+        "key": f"test-{int(time.time())}",
+        "rule": "channel-test",
+        "severity": "info",
+        "reason": "first",
+        "group": "",
+        "t": time.time(),
+        "count": 1,
+        "host": host,
+        "project": channels.project,
+        "labels": {},
+        "summary": "test message from rlswarm-rules: this channel works",
+        "advice": "Nothing to do; `rlswarm-rules channels test` sent this.",
+    }
+    results = []
+    for channel in chosen:
+        client = apprise.Apprise()
+        client.add(channel.url)
+        style = "console" if channel.scheme == "console" else channel.style
+        message = render(record, style, channels.project, LIMITS.get(channel.scheme))
+        ok, error = send_via(client, message, channels.scrub)
+        results.append((channel, ok, error))
+    return results

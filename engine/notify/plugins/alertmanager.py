@@ -1,0 +1,224 @@
+"""Prometheus Alertmanager as an Apprise plugin: ``alertmanager://`` (HTTP), ``alertmanagers://``
+(HTTPS), posting alerts to Alertmanager's v2 API so many nodes meet in one place.
+
+URL::
+
+    alertmanager://{host}[:{port}][/{path-prefix}][?expire=1h&hold=24h]
+    alertmanagers://[{user}:{password}@]{host}[:{port}][/{path-prefix}][?token={bearer}]
+
+The port defaults to 9093 for ``alertmanager://`` and 443 for ``alertmanagers://``; the path
+prefix is Alertmanager's ``--web.route-prefix`` (or a proxy's). ``user:password@`` sends HTTP
+basic auth, ``token=`` a bearer token, for an Alertmanager behind an authenticating proxy.
+
+Request: ``POST {prefix}/api/v2/alerts`` with a JSON list of alerts. The channel is rendered in
+the ``json`` style (see ``engine.notify.channels.STYLES``), so the body handed to :meth:`send` is
+the alert record itself (``{"digest": [...]}`` for a burst); each record becomes one alert:
+
+- labels ``alertname`` and ``rule`` (the rule id), ``severity``, ``node`` (the host),
+  ``project``, every label of the rule (``category``, ``pack``, ...), and ``group`` when the rule
+  groups its alerts: the labels are the alert's identity in Alertmanager;
+- annotations ``summary``, ``description`` (the plain-text message) and ``advice``;
+- ``startsAt``; and ``endsAt``, which says how long the alert stays active without news:
+  a firing stateful rule (``metric``, ``absent``) holds for ``hold`` (default 24h, renewed by
+  each reminder) and ends with its resolution; a one-off alert (``log``, ``event``) expires
+  after ``expire`` (default 1h). A resolution ends the alert at its own time, or 2 s before
+  Alertmanager's now if that is earlier (a node clock ahead of Alertmanager's would otherwise
+  leave the alert firing: Alertmanager keeps the later endsAt of an alert not yet ended by
+  its own clock); Alertmanager's clock is read from the ``Date`` header of its replies.
+
+A body that is not an alert record (another ``format:``) is posted as one alert named
+``rlswarm-message``. Refusals (HTTP status and Alertmanager's message) and connection errors
+are logged as warnings, secrets redacted, and the send is ``False``: delivery retries it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from apprise import NotifyBase, NotifyFormat, NotifyType
+from apprise.url import PrivacyMode
+
+from engine.durations import DurationError, exact_duration, parse_duration
+from engine.notify.plugins import _robot
+from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, message_alert, records_of
+
+API_PATH = "/api/v2/alerts"
+PORTS = {False: 9093, True: 443}
+
+
+def build_request(base: str, alerts: Sequence[Any], auth: str | None = None) -> _robot.Request:
+    """``POST {base}/api/v2/alerts`` with the alerts; `auth` is the Authorization header."""
+    request = _robot.json_post(f"{base.rstrip('/')}{API_PATH}", list(alerts))
+    if auth:
+        request.headers["Authorization"] = auth
+    return request
+
+
+def authorization(user: str | None, password: str | None, token: str | None) -> str | None:
+    if token:
+        return f"Bearer {token}"
+    if user:
+        pair = f"{user}:{password or ''}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+    return None
+
+
+def problem(status: int, text: str) -> str | None:
+    """None when Alertmanager took the alerts (2xx), else its status and message."""
+    if 200 <= status < 300:
+        return None
+    try:
+        reply = json.loads(text)
+    except ValueError:
+        reply = text
+    message = reply.get("message", reply) if isinstance(reply, dict) else reply
+    return f"HTTP {status}: {' '.join(str(message).split())[: _robot.SNIPPET]!r}"
+
+
+def skew(date: str | None, local: float, previous: float) -> float:
+    """Alertmanager's clock minus ours from its reply's ``Date`` header (whole seconds, so
+    its now is at least that); `previous` when the header is missing or unreadable."""
+    try:
+        return parsedate_to_datetime(date or "").timestamp() - local
+    except (TypeError, ValueError):
+        return previous
+
+
+def _duration(value: Any, default: float, name: str) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        seconds = parse_duration(str(value))
+    except DurationError as exc:
+        raise TypeError(f"alertmanager:// {name}= {exc}") from None
+    if seconds <= 0:
+        raise TypeError(f"alertmanager:// {name}= must be longer than 0s")
+    return seconds
+
+
+class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
+    """Post alerts to a Prometheus Alertmanager."""
+
+    service_name = "Alertmanager"
+    service_url = "https://prometheus.io/docs/alerting/latest/alertmanager/"
+    protocol = "alertmanager"
+    secure_protocol = "alertmanagers"
+    setup_url = "docs/channels.md"
+    notify_format = NotifyFormat.TEXT
+    title_maxlen = 250  # > 0: Apprise hands the title over instead of gluing it to the record
+    body_maxlen = 1 << 24  # the body is the record: never cut it
+    request_rate_per_sec = 0
+    templates = (
+        "{schema}://{host}",
+        "{schema}://{host}:{port}",
+        "{schema}://{host}/{path}",
+        "{schema}://{host}:{port}/{path}",
+        "{schema}://{user}:{password}@{host}",
+        "{schema}://{user}:{password}@{host}:{port}",
+        "{schema}://{user}:{password}@{host}:{port}/{path}",
+    )
+    template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
+        NotifyBase.template_tokens,
+        host={"name": "Hostname", "type": "string", "required": True},
+        port={"name": "Port", "type": "int", "min": 1, "max": 65535},
+        path={"name": "Path Prefix", "type": "string"},
+        user={"name": "Username", "type": "string"},
+        password={"name": "Password", "type": "string", "private": True},
+    )
+    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
+        NotifyBase.template_args,
+        token={"name": "Bearer Token", "type": "string", "private": True},
+        expire={"name": "One-off alerts stay active for", "type": "string", "default": "1h"},
+        hold={"name": "Stateful alerts stay active for", "type": "string", "default": "24h"},
+    )
+
+    def __init__(
+        self,
+        token: str | None = None,
+        expire: str | None = None,
+        hold: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not self.host:
+            raise TypeError("alertmanager:// needs a host, e.g. alertmanager://127.0.0.1:9093")
+        self.token = token or None
+        self.expire = _duration(expire, EXPIRE, "expire")
+        self.hold = _duration(hold, HOLD, "hold")
+        self.prefix = "/" + self.fullpath.strip("/") if self.fullpath.strip("/") else ""
+        self.clock: Callable[[], float] = time.time  # injectable for tests
+        self.skew = 0.0  # Alertmanager's clock minus ours, from its last reply's Date header
+
+    @property
+    def base(self) -> str:
+        port = self.port or PORTS[bool(self.secure)]
+        return f"{'https' if self.secure else 'http'}://{self.host}:{port}{self.prefix}"
+
+    @property
+    def url_identifier(self) -> tuple[Any, ...]:
+        schema = self.secure_protocol if self.secure else self.protocol
+        return (schema, self.user, self.password, self.token, self.host, self.port, self.prefix)
+
+    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
+        params: dict[str, Any] = {}
+        if self.token:
+            params["token"] = self.pprint(self.token, privacy, mode=PrivacyMode.Secret, safe="")
+        if self.expire != EXPIRE:
+            params["expire"] = exact_duration(self.expire)
+        if self.hold != HOLD:
+            params["hold"] = exact_duration(self.hold)
+        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
+        auth = ""
+        if self.user:
+            secret = self.pprint(self.password, privacy, mode=PrivacyMode.Secret, safe="")
+            auth = f"{self.quote(self.user, safe='')}:{secret}@"
+        port = f":{self.port}" if self.port else ""
+        query = f"?{self.urlencode(params)}" if params else ""
+        schema = self.secure_protocol if self.secure else self.protocol
+        path = self.quote(self.prefix or "/", safe="/")
+        return f"{schema}://{auth}{self.host}{port}{path}{query}"
+
+    @staticmethod
+    def parse_url(url: str) -> dict[str, Any] | None:
+        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
+        if not results:
+            return results
+        qsd = results["qsd"]
+        for key in ("token", "expire", "hold"):
+            if qsd.get(key):
+                results[key] = qsd[key]
+        return results
+
+    def send(
+        self,
+        body: str,
+        title: str = "",
+        notify_type: str = NotifyType.INFO,
+        **kwargs: Any,
+    ) -> bool:
+        secrets = (self.token, self.password)
+        try:
+            now = self.clock() + self.skew
+            records = records_of(body)
+            alerts = (
+                [alert_of(r, self.expire, self.hold, now) for r in records]
+                if records is not None
+                else [message_alert(title, body, notify_type, now, self.expire)]
+            )
+            auth = authorization(self.user, self.password, self.token)
+            response = _robot.post(self, build_request(self.base, alerts, auth), secrets)
+            if response is None:
+                return False
+            self.skew = skew(response.headers.get("Date"), self.clock(), self.skew)
+            why = problem(response.status_code, response.text)
+            if why is not None:
+                return _robot.failed(self, f"Alertmanager refused the alerts: {why}", secrets)
+        except Exception as exc:  # a notifier must report failure, never raise
+            return _robot.failed(self, f"unexpected {type(exc).__name__}: {exc}", secrets)
+        self.logger.info(f"Alertmanager: {len(alerts)} alert(s) posted")
+        return True

@@ -1,0 +1,124 @@
+"""Compiled rules: what the core evaluates, built by `engine.packs.compile`, never by hand."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engine.model import Action, Kind, Severity, Value
+from engine.packs.expr import Expression
+from engine.packs.template import Template
+
+
+def source_matches(stream: str | None, source: str) -> bool:
+    """Whether a line from `source` is seen by a rule restricted to `stream`."""
+    if stream is None or stream == source:
+        return True
+    if stream in ("stdout", "stderr"):
+        return False
+    base = source.rsplit("/", 1)[-1]
+    return fnmatch.fnmatchcase(source, stream) or fnmatch.fnmatchcase(base, stream)
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """A regex with the options that decide which lines it sees."""
+
+    regex: re.Pattern[str]
+    stream: str | None = None
+
+    @property
+    def captures(self) -> tuple[str, ...]:
+        return tuple(self.regex.groupindex)
+
+
+@dataclass(frozen=True, eq=False)
+class Signal:
+    """A value derived from log lines: its `value` group, or a count of matches."""
+
+    name: str
+    pattern: Pattern
+    path: str
+    line: int
+
+    @property
+    def has_value(self) -> bool:
+        return "value" in self.pattern.regex.groupindex
+
+
+@dataclass(frozen=True, eq=False)
+class LogTrigger:
+    pattern: Pattern
+    where: Expression | None = None
+    count: int = 1
+    within: float = 0.0
+    context: int = 20
+    group_by: Template | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class EventTrigger:
+    name: str
+    where: Expression | None = None
+    count: int = 1
+    within: float = 0.0
+    group_by: Template | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class MetricTrigger:
+    condition: Expression
+    resolve: Expression | None = None
+    hold: float = 0.0  # `for`
+    repeat: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AbsentTrigger:
+    signal: str  # a signal name or "activity"
+    hold: float  # `for`
+    repeat: float | None = None
+
+
+Trigger = LogTrigger | EventTrigger | MetricTrigger | AbsentTrigger
+
+
+@dataclass(frozen=True, eq=False)
+class Examples:
+    fires: tuple[str | Mapping[str, Value], ...] = ()
+    quiet: tuple[str | Mapping[str, Value], ...] = ()
+    fire_lines: tuple[int, ...] = ()  # the line of each example in its file
+    quiet_lines: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    id: str
+    kind: Kind
+    severity: Severity
+    trigger: Trigger
+    summary: Template
+    advice: Template | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cooldown: float = 300.0
+    channels: tuple[str, ...] = ()
+    enabled: bool = True
+    action: Action | None = None
+    examples: Examples = field(default_factory=Examples)
+    path: str = "<memory>"
+    line: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """Every enabled and disabled rule and signal of the loaded packs, in load order."""
+
+    rules: tuple[Rule, ...] = ()
+    signals: tuple[Signal, ...] = ()
+    files: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)

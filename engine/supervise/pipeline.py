@@ -1,0 +1,321 @@
+"""The observation path: one thread owns the Engine; everything else only posts to it.
+
+Sources post raw chunks, samples, events and probe messages with `post_*`,
+which never block. The thread splits chunks into lines (per source), feeds
+the engine, and hands decisions to the sinks and actions to the supervisor.
+A failure here is reported once and the loop goes on: the training and its
+pass-through never depend on it.
+
+Chunks are taken in batches: every chunk already waiting is evaluated with the
+first one (each line keeps the time its chunk arrived). The child's output comes
+already coalesced (`engine.supervise.sources.pump` rests up to 40 ms after a small read, so
+a steady trickle arrives as about 25 chunks a second), so by default the thread
+takes each chunk as soon as it is posted: a line is evaluated at most 40 ms after
+it was written, and at once after a quiet spell. For producers that post a
+trickle themselves, `batch` makes the thread rest that long after a small batch
+and take what came meanwhile together. A large read (a flood) is never held
+back, and is not split into lines at all: as in replay (`engine.logs.skim`),
+hyperscan finds in its raw bytes the few lines a rule may match, and only those
+are decoded.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.core.engine import Engine
+from engine.core.sparse import SparseBlock
+from engine.logs.lines import Splitter
+from engine.logs.skim import skim_region
+from engine.model import Action, Decision, Event, LineBlock, Observation, Sample, Tick, Value
+from engine.vocabulary import EVENTS
+
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+MAX_BATCH_BYTES = 1 << 20
+SPARSE_BYTES = 16 * 1024  # a chunk's lines that come to this go the fast way (engine.logs.skim)
+REST_BELOW = 16 * 1024  # after a batch smaller than this, rest `batch` seconds
+LAST_LINES = 20
+Chunk = tuple[str, float, bytes]
+"""(source, time it was read, bytes); empty bytes: the source's stream ended."""
+Timed = tuple[list[tuple[float, float]], list[tuple[int, float, float]]]
+
+
+class Sink(Protocol):
+    def send(self, decision: Decision) -> None: ...
+
+
+Notice = Callable[[str], None]
+ActionRequest = Callable[[Action, Decision], None]
+Observer = Callable[[Observation | LineBlock, list[Decision]], None]
+"""Told, in the pipeline's thread, each observation the engine took and what it decided."""
+
+
+@dataclass
+class Tally:
+    lines: int = 0
+    dropped_bytes: int = 0
+    notifications: list[Decision] = field(default_factory=list)
+    probes: int = 0
+    patched: list[dict[str, Any]] = field(default_factory=list)
+    internal_errors: int = 0
+    sink_failures: dict[str, int] = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        engine: Engine,
+        sinks: Sequence[Sink],
+        notice: Notice,
+        on_action: ActionRequest,
+        clock: Callable[[], float],
+        tick: float = 1.0,
+        verbose: bool = False,
+        observer: Observer | None = None,
+        batch: float = 0.0,
+        sparse_bytes: int = SPARSE_BYTES,
+    ) -> None:
+        self.engine = engine
+        self.batch = batch
+        self.sparse_bytes = sparse_bytes
+        self.observer = observer
+        self.sinks = list(sinks)
+        self.notice = notice
+        self.on_action = on_action
+        self.clock = clock
+        self.tick = tick
+        self.verbose = verbose
+        self.tally = Tally()
+        self.last_lines: deque[str] = deque(maxlen=LAST_LINES)
+        self.last_activity: float | None = None
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._queued_bytes = 0
+        self._lock = threading.Lock()
+        self._splitters: dict[str, Splitter] = {}
+        self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
+        self._done = threading.Event()
+
+    # --- posting (any thread, never blocks) -------------------------------------------------
+
+    def post_chunk(self, source: str, t: float, data: bytes) -> None:
+        with self._lock:
+            if self._queued_bytes + len(data) > MAX_QUEUED_BYTES:
+                self.tally.dropped_bytes += len(data)  # still on the terminal and in the capture
+                return
+            self._queued_bytes += len(data)
+        self._inbox.put(("chunk", (source, t, data)))
+
+    def post(self, obs: Observation) -> None:
+        self._inbox.put(("obs", obs))
+
+    def post_probe(self, t: float, message: dict[str, Any]) -> None:
+        self._inbox.put(("probe", (t, message)))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, patience: float = 2.0) -> None:
+        """Evaluate everything posted so far (however long it takes), then end the thread.
+
+        After `patience` seconds it says how much output is still being evaluated.
+        """
+        self._inbox.put(("stop", None))
+        if self._done.wait(patience):
+            return
+        with self._lock:
+            left = self._queued_bytes
+        self.notice(f"evaluating the last {left / 1e6:,.1f} MB of output before exiting...")
+        self._done.wait()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        after: tuple[str, Any] | None = None  # what ended the last batch, next to handle
+        while True:
+            if after is None:
+                try:
+                    kind, item = self._inbox.get(timeout=self.tick)
+                except queue.Empty:
+                    kind, item = "obs", Tick(self.clock())
+            else:
+                (kind, item), after = after, None
+            if kind == "chunk":
+                chunks, after, size = self._gather(item)
+                self._guarded(self._chunks, chunks)
+                if self.batch > 0 and after is None and size < REST_BELOW:
+                    # a trickle of output: let more of it arrive and take it together (a sleep,
+                    # then a queue that is ready, costs one wake-up); a flood is not held back
+                    time.sleep(self.batch)
+            elif kind == "stop":
+                self._flush_partial_lines()
+                self._done.set()
+                return
+            else:
+                self._guarded(self._handle, kind, item)
+
+    def _guarded(self, step: Callable[..., None], *args: Any) -> None:
+        try:
+            step(*args)
+        except Exception:
+            self.tally.internal_errors += 1
+            if self.tally.internal_errors == 1:
+                self.notice(
+                    "internal error in rule evaluation (the training goes on):\n"
+                    + traceback.format_exc()
+                )
+
+    def _gather(self, first: Chunk) -> tuple[list[Chunk], tuple[str, Any] | None, int]:
+        """`first` and the chunks queued behind it (up to `MAX_BATCH_BYTES`); the item
+        that stopped the gathering, if any (handled next, so the order is kept); their size."""
+        chunks, size = [first], len(first[2])
+        while size < MAX_BATCH_BYTES:
+            try:
+                kind, item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind != "chunk":
+                return chunks, (kind, item), size
+            chunks.append(item)
+            size += len(item[2])
+        return chunks, None, size
+
+    def _handle(self, kind: str, item: Any) -> None:
+        if kind == "probe":
+            self._probe(*item)
+        else:
+            self._observe(item)
+
+    def _chunks(self, chunks: list[Chunk]) -> None:
+        """Split the chunks into lines and feed them, one block per run of one source; a
+        large region of whole lines goes the fast way (`_skim`)."""
+        with self._lock:
+            self._queued_bytes -= sum(len(data) for _, _, data in chunks)
+        source = chunks[0][0]
+        texts: list[str] = []
+        times: list[float] = []
+        numbers: list[int] = []
+        for chunk_source, t, data in chunks:
+            if chunk_source != source:
+                self._lines(source, texts, times, numbers)
+                source, texts, times, numbers = chunk_source, [], [], []
+            splitter = self._splitters.setdefault(source, Splitter())
+            size = len(texts)
+            if not data:  # the stream ended (a file rotated away): its last line is whole
+                new_texts, new_numbers = splitter.flush()
+                texts += new_texts
+                numbers += new_numbers
+            else:
+                region = splitter.begin(data, texts, numbers)
+                sparse = self._sparse(source, t, region, splitter)
+                if sparse is not None:
+                    times += [t] * (len(texts) - size)
+                    self._lines(source, texts, times, numbers)
+                    texts, times, numbers, size = [], [], [], 0
+                    splitter.skip(region, sparse.newlines)
+                    self._skim(source, t, sparse)
+                elif region:
+                    splitter.lines(region, texts, numbers)
+                splitter.finish()
+            times += [t] * (len(texts) - size)
+        self._lines(source, texts, times, numbers)
+
+    def _sparse(
+        self, source: str, t: float, region: bytes, splitter: Splitter
+    ) -> SparseBlock | None:
+        """A region of whole lines as a `SparseBlock` (every line at `t`, when its chunk was
+        read), if it is large enough for the fast way to pay and the fast way can take it."""
+        if len(region) < self.sparse_bytes or not self.engine.can_skim(source):
+            return None
+
+        def timing(_flat: bytes, stops: Sequence[int], _gap: float) -> Timed:
+            return [(t, t)] * len(stops), []
+
+        return skim_region(source, region, splitter, self.engine, timing, LAST_LINES)
+
+    def _skim(self, source: str, t: float, block: SparseBlock) -> None:
+        if not block.lines:
+            return
+        self.tally.lines += block.lines
+        self.last_lines.extend(block.tail[-LAST_LINES:])
+        self.last_activity = t
+        decisions = self.engine.feed_sparse(block)
+        self._decide(decisions, block.as_lines(lambda n: [t] * n))
+
+    def _lines(self, source: str, texts: list[str], times: list[float], numbers: list[int]) -> None:
+        if not texts:
+            return
+        self.tally.lines += len(texts)
+        self.last_lines.extend(texts)
+        self.last_activity = times[-1]
+        block = LineBlock(source, texts, times, numbers)
+        self._decide(self.engine.feed_lines(block), block)
+
+    def _flush_partial_lines(self) -> None:
+        for source, splitter in self._splitters.items():
+            texts, numbers = splitter.flush()
+            self._lines(source, texts, [self.clock()] * len(texts), numbers)
+
+    def _observe(self, obs: Observation) -> None:
+        if isinstance(obs, Sample) and self.last_activity is not None:
+            values = dict(obs.values)
+            values["seconds_since_activity"] = max(0.0, obs.t - self.last_activity)
+            obs = Sample(obs.t, values)
+        if isinstance(obs, Event):
+            if obs.name == "heartbeat":
+                self.last_activity = obs.t
+            if obs.name == "exit":
+                fields: dict[str, Value] = {**obs.fields, "last_lines": "\n".join(self.last_lines)}
+                obs = Event(obs.t, obs.name, fields)
+        self._decide(self.engine.feed(obs), obs)
+
+    def _probe(self, t: float, message: dict[str, Any]) -> None:
+        name = str(message.get("event"))
+        if name == "hello":
+            self.tally.probes += 1
+        elif name == "memory":
+            numbers = {k: float(v) for k, v in message.items() if isinstance(v, int | float)}
+            numbers.pop("t", None)
+            numbers.pop("pid", None)
+            self._observe(Sample(t, numbers))
+        elif name in EVENTS:
+            fields = {k: v for k, v in message.items() if k in EVENTS[name]}
+            if name == "patched":
+                self.tally.patched.append(message)
+                self.notice(_patched_text(message))
+            self._observe(Event(t, name, fields))
+
+    def _decide(self, decisions: list[Decision], cause: Observation | LineBlock) -> None:
+        for decision in decisions:
+            if decision.notifies:
+                self.tally.notifications.append(decision)
+                for sink in self.sinks:
+                    self._send(sink, decision)
+            elif self.verbose:
+                self.notice(f"({decision.reason.value}) {decision.rule}: {decision.summary}")
+            if decision.action is not None:
+                self.on_action(decision.action, decision)
+        if self.observer is not None:
+            self.observer(cause, decisions)
+
+    def _send(self, sink: Sink, decision: Decision) -> None:
+        try:
+            sink.send(decision)
+        except Exception as exc:  # a broken sink never stops evaluation
+            failures = self.tally.sink_failures
+            failures[type(sink).__name__] = failures.get(type(sink).__name__, 0) + 1
+            if failures[type(sink).__name__] == 1:
+                self.notice(f"alert output {type(sink).__name__} failed: {exc} (reported once)")
+
+
+def _patched_text(message: dict[str, Any]) -> str:
+    version = message.get("version", "?")
+    verdict = "fix applied" if message.get("applied") else "no fix applied"
+    pid = message.get("pid")
+    return f"probe (pid {pid}): accelerate {version}: {verdict}: {message.get('detail')}"

@@ -1,0 +1,190 @@
+"""A whole `run` or `watch`, from start to summary: the wiring, the sources, the supervisor."""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine.durations import format_duration
+from engine.model import Action, Decision, Sample
+from engine.notify.channels import ChannelSet
+from engine.packs import loader as packs
+from engine.packs.rule import RuleSet
+from engine.supervise.pipeline import Pipeline
+from engine.supervise.sources.metrics import Sampler
+from engine.supervise.sources.probe import ProbeListener
+from engine.supervise.sources.tail import Tailer
+from engine.supervise.supervisor import RunOptions, Supervisor, install_signals, wait_for_signal
+from engine.supervise.wiring import Stack, build
+from engine.web.dashboard import DashboardOptions
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+DEMO_SCRIPT = DEMO_DIR / "train.py"
+DEMO_RULES = DEMO_DIR / "demo.yaml"
+
+
+def demo_command(fault: str | None) -> list[str]:
+    return [sys.executable, str(DEMO_SCRIPT), *(["--fault", fault] if fault else [])]
+
+
+def rule_paths(given: Sequence[Path], demo: bool) -> list[Path]:
+    paths = list(given) or packs.default_paths()
+    return [*paths, DEMO_RULES] if demo else paths
+
+
+def _quick_exit() -> None:
+    """At interpreter exit, skip Python's final garbage collections over everything `run`
+    loaded (about 70,000 objects of apprise, aiohttp...: 0.15-0.2 s for nothing, the
+    process is ending); modules are still torn down and the standard streams flushed."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+
+
+def run(
+    rules: RuleSet,
+    channels: ChannelSet,
+    opts: RunOptions,
+    verbose: bool = False,
+    node: str = "",
+    dashboard: DashboardOptions | None = None,
+) -> int:
+    """Supervise `opts.command`; returns the exit code `run` should exit with."""
+    _quick_exit()
+    supervisor: list[Supervisor] = []
+
+    def on_action(action: Action, decision: Decision) -> None:
+        supervisor[0].request(action, decision)
+
+    stack = build(
+        rules, channels, opts.state_dir, opts.dry_run, on_action, verbose, node, "run", dashboard,
+        defer=True,  # delivery and the dashboard are set up while the training starts
+    )  # fmt: skip
+    probe = ProbeListener(stack.pipeline.post_probe, time.time)
+    watch = [*opts.watch, *opts.preset.watch]
+    tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
+    if tailer:
+        tailer.start()
+    supervisor.append(Supervisor(opts, stack.pipeline, stack.terminal, probe.path))
+    install_signals(supervisor[0].on_signal)
+    if opts.preset.name or opts.preset.answers:
+        preset = opts.preset
+        stack.notice(
+            f"preset {preset.name or '(command line)'}: {len(preset.answers)} answers, "
+            f"keeping {', '.join(preset.keep) or 'nothing'}, "
+            f"following {', '.join(preset.watch) or 'no files'}"
+        )
+    names = ", ".join(c.name for c in channels.channels if c.enabled)
+    stack.notice(
+        f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"
+    )
+    summary = supervisor[0].run()
+    if tailer:
+        tailer.stop()
+    probe.close()
+    extra = stack.close()
+    for line in (
+        summary_lines(stack.pipeline, summary.exit_code, summary.runtime_s, summary.restarts, opts)
+        + extra
+    ):
+        stack.notice(line)
+    return summary.exit_code
+
+
+def summary_lines(
+    pipeline: Pipeline, code: int, runtime: float, restarts: int, opts: RunOptions
+) -> list[str]:
+    tally = pipeline.tally
+    lines = [
+        f"summary: exit code {code} after {format_duration(runtime)}, {restarts} restarts, "
+        f"{tally.lines:,} lines observed"
+    ]
+    if tally.patched:
+        applied = [m for m in tally.patched if m.get("applied")]
+        versions = sorted({str(m.get("version")) for m in tally.patched})
+        state = f"applied in {len(applied)} process(es)" if applied else "not needed"
+        lines.append(f"accelerate empty-loader fix: {state} (accelerate {', '.join(versions)})")
+    elif opts.patch and tally.probes:
+        lines.append(f"probe: active in {tally.probes} Python process(es); accelerate not loaded")
+    lines.append(_alert_line(tally.notifications))
+    if tally.dropped_bytes:
+        lines.append(
+            f"{tally.dropped_bytes:,} output bytes came too fast to evaluate "
+            "(still shown and captured)"
+        )
+    for sink, n in tally.sink_failures.items():
+        lines.append(f"{n} alerts could not be handed to {sink}")
+    if tally.internal_errors:
+        lines.append(f"{tally.internal_errors} internal errors in rule evaluation")
+    if not opts.dry_run:
+        lines.append(f"output captured in {opts.state_dir / 'logs' / 'run.log'}")
+    return lines
+
+
+def _alert_line(sent: Sequence[Decision]) -> str:
+    if not sent:
+        return "alerts: none"
+    by = Counter(d.severity.label for d in sent if d.reason.value != "resolved")
+    rules = ", ".join(sorted({d.rule for d in sent}))
+    counts = ", ".join(f"{n} {sev}" for sev, n in sorted(by.items()))
+    return f"alerts: {counts or 'only resolutions'} ({rules})"
+
+
+def watch(
+    rules: RuleSet,
+    channels: ChannelSet,
+    files: Sequence[str],
+    interval: float,
+    state_dir: Path,
+    dry_run: bool = False,
+    node: str = "",
+    dashboard: DashboardOptions | None = None,
+) -> int:
+    """Follow `files` (and the host's metrics) until interrupted."""
+    _quick_exit()
+    notices: list[Stack] = []
+
+    def on_action(action: Action, decision: Decision) -> None:
+        notices[0].notice(
+            f"rule '{decision.rule}' asks to {action.value}; `watch` started "
+            "nothing, so nothing is done"
+        )
+
+    stack = build(rules, channels, state_dir, dry_run, on_action, False, node, "watch", dashboard)
+    notices.append(stack)
+    tailer = Tailer(files, stack.pipeline.post_chunk, time.time)
+    tailer.start()
+    sampler = Sampler(disk_path=os.getcwd())
+    stack.notice(f"{len(rules.enabled)} rules loaded; watching {', '.join(files)} (Ctrl-C stops)")
+    stop = every(interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
+    wait_for_signal()
+    stop()
+    tailer.stop()
+    extra = stack.close()
+    for line in [
+        f"stopped; {stack.pipeline.tally.lines:,} lines observed",
+        _alert_line(stack.pipeline.tally.notifications),
+        *extra,
+    ]:
+        stack.notice(line)
+    return 0
+
+
+def every(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
+    """Run `action` now and every `seconds` in a daemon thread; returns the stop function."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            action()
+            if stop.wait(seconds):
+                return
+
+    threading.Thread(target=loop, name="every", daemon=True).start()
+    return stop.set
