@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 
+from engine.errors import DurationError
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+")
-
-
-class DurationError(ValueError):
-    pass
 
 
 def parse_duration(text: object) -> float:

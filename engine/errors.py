@@ -1,4 +1,19 @@
-"""Located problems: every user mistake becomes one of these, never a traceback.
+"""Located problems, and the one tree of this project's exceptions.
+
+Every user mistake becomes a `Problem` (`path:line: rule 'id': what and the fix`), never a
+traceback; a `ConfigError` carries every problem found in one pass. The exceptions:
+
+    RlswarmError              any error of ours: catch this one to catch them all
+    ├── ConfigError           input that cannot be used; carries every located Problem
+    ├── DurationError         a duration that cannot be read ('5 minutes'); also a ValueError
+    ├── ExprError             a condition that cannot be compiled; also a ValueError
+    ├── TemplateError         a summary or advice text that cannot be compiled; also a ValueError
+    ├── RuleProblem           one problem of one key of a rule being compiled (becomes a Problem)
+    ├── DoctorError           `doctor` cannot run (no interpreter to inspect)
+    ├── DashboardError        the dashboard cannot listen (port taken, address not available)
+    └── Declined              a fast path declines an input: the reference path takes it
+        ├── Untranslatable    a regex node the hyperscan translation does not know
+        └── Unsure            a YAML text that libyaml may read differently from PyYAML
 
 May import: nothing of engine
 """
@@ -44,7 +59,11 @@ class Problem:
         }
 
 
-class ConfigError(Exception):
+class RlswarmError(Exception):
+    """The base of every exception this project raises on purpose."""
+
+
+class ConfigError(RlswarmError):
     """Input that cannot be used; carries every problem found in one pass."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
@@ -58,5 +77,51 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def errors_only(problems: Iterable[Problem]) -> list[Problem]:
-    return [p for p in problems if p.level is Level.ERROR]
+class DurationError(RlswarmError, ValueError):
+    """A duration that cannot be read; the message says what is accepted."""
+
+
+class ExprError(RlswarmError, ValueError):
+    """The expression cannot be used; the message says why and how to fix it."""
+
+
+class TemplateError(RlswarmError, ValueError):
+    """The template cannot be used; the message says why and how to fix it."""
+
+
+class RuleProblem(RlswarmError):
+    """One problem with one key (or deeper place, `where`) of the rule being compiled."""
+
+    def __init__(
+        self,
+        key: str | tuple[str | int, ...] | None,
+        message: str,
+        level: Level = Level.ERROR,
+    ) -> None:
+        super().__init__(message)
+        self.where: tuple[str | int, ...] = (
+            () if key is None else (key,) if isinstance(key, str) else key
+        )
+        self.message = message
+        self.level = level
+
+
+class DoctorError(RlswarmError):
+    """A usage problem (no interpreter to inspect): a message, exit code 2."""
+
+
+class DashboardError(RlswarmError):
+    """The dashboard could not start (port taken, address not available...)."""
+
+
+class Declined(RlswarmError):
+    """A fast path declines an input; the caller takes the reference path instead."""
+
+
+class Untranslatable(Declined):
+    """A parse-tree node the hyperscan translator does not know; the pattern falls back to
+    Python's regex."""
+
+
+class Unsure(Declined):
+    """libyaml may read this document differently from the reference loader."""

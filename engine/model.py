@@ -9,12 +9,25 @@ May import: errors
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, overload
 
 Value = float | int | str | bool | None
 """What a metric, a capture or an event field can hold."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def as_value(text: str | None) -> Value:
+    """A capture as a number when it is one, else as text."""
+    if text is None or not _NUMBER.fullmatch(text):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 class Severity(enum.IntEnum):

@@ -94,9 +94,7 @@ def compile_pack(text: str) -> RuleSet:
 
 
 def make_engine(pack: str, silences: Iterable[Silence] = ()) -> Engine:
-    engine = Engine(compile_pack(pack), host="h", project="p")
-    engine.set_silences(silences)
-    return engine
+    return Engine(compile_pack(pack), host="h", project="p", silences=silences)
 
 
 def feed_one_by_one(engine: Engine, history: History) -> list[Decision]:

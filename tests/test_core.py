@@ -1005,7 +1005,9 @@ def test_iso_times_are_those_datetime_writes(t: float) -> None:
     microsecond rounds up into the next second."""
     from datetime import datetime, timezone
 
-    from engine.core.engine import _iso
+    from engine.core.drafts import Drafter
+
+    _iso = Drafter("", "").iso
 
     expected = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
     assert _iso(t) == expected

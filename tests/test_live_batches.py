@@ -21,7 +21,9 @@ from test_skim import BODIES, ENDINGS, PACK, stamp
 from engine.core.engine import Engine
 from engine.core.sparse import Lazy
 from engine.logs.lines import Splitter
+from engine.logs.skim import Lookout
 from engine.match import prefilter as hsmatch
+from engine.match.prefilter import accelerated
 from engine.model import Decision, Event, LineBlock, Observation
 from engine.supervise.pipeline import Pipeline
 
@@ -68,9 +70,10 @@ def pipeline(
         decided.extend(decisions)
 
     engine = Engine(RULES, host="h", project="p")
+    lookout = Lookout(accelerated(RULES.patterns, None), RULES.silence_gap, RULES.context)
     pipe = Pipeline(
         engine, [Sink()], lambda _: None, lambda *_: None, lambda: END,
-        verbose=False, observer=observe, batch=0.0, sparse_bytes=sparse_bytes,
+        verbose=False, observer=observe, batch=0.0, sparse_bytes=sparse_bytes, lookout=lookout,
     )  # fmt: skip
     for chunk in chunks:
         pipe.post_chunk(*chunk)

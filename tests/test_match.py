@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from engine.match import cache as hscache
 from engine.match import prefilter as hsmatch
 from engine.match.matcher import Matcher
+from engine.match.prefilter import accelerated
 from engine.packs.rule import Pattern, source_matches
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +46,9 @@ def naive(patterns: Sequence[Pattern], texts: Sequence[str], source: str) -> lis
 def check(patterns: Sequence[Pattern], texts: Sequence[str], source: str = "stdout") -> list[Key]:
     """The three paths' hits, asserted equal; returned for further checks."""
     expected = naive(patterns, texts, source)
-    fast = Matcher(patterns)
+    fast = accelerated(patterns, hscache.default_dir())
     assert keys(fast.scan(texts, source)) == expected
-    assert keys(Matcher(patterns, accelerate=False).scan(texts, source)) == expected
+    assert keys(Matcher(patterns).scan(texts, source)) == expected
     return expected
 
 
@@ -122,7 +123,8 @@ def test_lookarounds_and_backreferences_are_widened_then_confirmed() -> None:
     assert lines_hit(found, 1) == [2]
     assert lines_hit(found, 2) == [4]
     assert lines_hit(found, 3) == [6]
-    assert Matcher(patterns).fallback == ()  # all four go through hyperscan
+    # all four go through hyperscan
+    assert accelerated(patterns, hscache.default_dir()).fallback == ()
 
 
 @needs_hyperscan
@@ -131,7 +133,7 @@ def test_atomic_groups_and_possessive_repeats_are_widened_then_confirmed() -> No
     patterns = pats(r"(?>a+)a", r"x*+x", r"(?>ab|a)c")
     found = check(patterns, ["aaa", "xxx", "ac", "abc"])
     assert [(line, k) for line, k, *_ in found] == [(2, 2), (3, 2)]
-    assert Matcher(patterns).fallback == ()
+    assert accelerated(patterns, hscache.default_dir()).fallback == ()
 
 
 @needs_hyperscan
@@ -143,7 +145,7 @@ def test_nullable_patterns_fall_back_to_python() -> None:
     assert lines_hit(found, 1) == [0, 1, 2, 3]
     assert lines_hit(found, 2) == [1]
     assert lines_hit(found, 3) == [1, 3]
-    assert Matcher(patterns).fallback == (0, 1, 2, 3, 4)
+    assert accelerated(patterns, hscache.default_dir()).fallback == (0, 1, 2, 3, 4)
 
 
 @needs_hyperscan
@@ -152,7 +154,7 @@ def test_large_bounded_repeats_are_widened_not_compiled_for_minutes() -> None:
     texts = ["ab " * 40 + "x", "x" + "z" * 999 + "y", "aaab", "aab", "=" * 80, "=" * 79, "xzy"]
     found = check(patterns, texts)
     assert [(line, k) for line, k, *_ in found] == [(0, 0), (1, 1), (2, 2), (4, 3)]
-    assert Matcher(patterns).fallback == ()
+    assert accelerated(patterns, hscache.default_dir()).fallback == ()
 
 
 @needs_hyperscan
@@ -227,15 +229,15 @@ def test_hits_ordered_by_line_then_pattern() -> None:
 def test_without_hyperscan(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hsmatch, "_hs", None)
     patterns = pats("error", r"\d+")
-    matcher = Matcher(patterns)
+    matcher = accelerated(patterns, hscache.default_dir())
     assert not matcher.accelerated
     assert matcher.fallback == (0, 1)
     assert keys(matcher.scan(["error 3", "x"], "stdout")) == naive(patterns, ["error 3", "x"], "")
 
 
 def test_empty_block_and_no_patterns() -> None:
-    assert Matcher(pats("a")).scan([], "stdout") == []
-    assert Matcher([]).scan(["a"], "stdout") == []
+    assert accelerated(pats("a"), hscache.default_dir()).scan([], "stdout") == []
+    assert accelerated([], hscache.default_dir()).scan(["a"], "stdout") == []
 
 
 @needs_hyperscan
@@ -248,7 +250,7 @@ def test_bench_rules_all_go_through_hyperscan() -> None:
             Pattern(re.compile(r["log"], re.IGNORECASE if r.get("ignore_case") else 0))
             for r in pack["rules"]
         ]
-        assert Matcher(patterns).fallback == ()
+        assert accelerated(patterns, hscache.default_dir()).fallback == ()
 
 
 def test_case_folding_only_widens_to_cased_characters() -> None:
@@ -367,7 +369,7 @@ def test_fast_fallback_and_naive_agree(
     patterns: list[Pattern], texts: list[str], source: str
 ) -> None:
     found = check(patterns, texts, source)
-    fallback = len(Matcher(patterns).fallback)
+    fallback = len(accelerated(patterns, hscache.default_dir()).fallback)
     share = "all" if not fallback else "none" if fallback == len(patterns) else "some"
     event(f"patterns through hyperscan: {share}")
     event("some hit" if found else "no hit")
@@ -399,7 +401,7 @@ def test_candidates_in_raw_bytes_cover_every_hit(patterns: list[Pattern], texts:
     starts = [0]
     for text in texts[:-1]:
         starts.append(starts[-1] + len(text.encode()) + 2)
-    matcher = Matcher(patterns)
+    matcher = accelerated(patterns, hscache.default_dir())
     assume(matcher.covers("stdout"))
     found = matcher.candidates(flat)
     assert found is not None

@@ -11,10 +11,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.core.engine import as_value
 from engine.errors import ConfigError, Level, Problem, did_you_mean
 from engine.logs.lines import strip_ansi
-from engine.model import Kind, Value
+from engine.model import Kind, Value, as_value
 from engine.notify import channels as channelconf
 from engine.packs import loader as packs
 from engine.packs import yamlio

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
-from engine.logs.lines import Splitter
 from engine.logs.logfile import BLOCK_BYTES, STDIN, Progress, open_log
-from engine.logs.skim import Skim
-from engine.logs.timestamps import LogClock
+from engine.logs.reader import Reader
+from engine.logs.skim import Lookout, Skim
+from engine.match.cache import default_dir
+from engine.match.prefilter import accelerated
 from engine.model import Decision, LineBlock, Reason, Tick
 from engine.packs.rule import RuleSet
 
@@ -33,7 +34,6 @@ class RuleTally:
     occurrences: int = 0
     notified: int = 0
     suppressed: int = 0
-    silenced: int = 0
 
 
 @dataclass
@@ -55,8 +55,6 @@ class ReplayResult:
                 tally.notified += 1
             elif d.reason is Reason.SUPPRESSED:
                 tally.suppressed += 1
-            elif d.reason is Reason.SILENCED:
-                tally.silenced += 1
             if keep_all or d.notifies:
                 self.decisions.append(d)
 
@@ -76,53 +74,10 @@ def default_year(name: str) -> int:
     return when.year
 
 
-@dataclass
-class _Reader:
-    """One log file as a sequence of timed line blocks."""
-
-    name: str
-    year: int
-    progress: Progress | None = None
-    block_bytes: int = BLOCK_BYTES
-    splitter: Splitter = field(default_factory=Splitter)
-    read_bytes: int = 0
-    timed: bool = False
-
-    def blocks(self) -> Iterator[LineBlock]:
-        clock = LogClock(self.year)
-        texts: list[str] = []
-        numbers: list[int] = []
-        with open_log(self.name) as stream:
-            while chunk := stream.read(self.block_bytes):
-                self.read_bytes += len(chunk)
-                new_texts, new_numbers = self.splitter.feed(chunk)
-                texts += new_texts
-                numbers += new_numbers
-                yield from self._timed(clock.push(new_texts), texts, numbers)
-                if self.progress:
-                    self.progress(self.read_bytes)
-        last_texts, last_numbers = self.splitter.flush()
-        texts += last_texts
-        numbers += last_numbers
-        times = clock.push(last_texts) + clock.flush()
-        yield from self._timed(times, texts, numbers)
-        self.timed = clock.timed
-
-    def _timed(
-        self, times: list[float], texts: list[str], numbers: list[int]
-    ) -> Iterator[LineBlock]:
-        if not times:
-            return
-        n = len(times)
-        block = LineBlock(self.name, texts[:n], times, numbers[:n])
-        del texts[:n], numbers[:n]
-        yield block
-
-
-def _merged(readers: Sequence[_Reader]) -> Iterator[LineBlock]:
+def _merged(readers: Sequence[Reader]) -> Iterator[LineBlock]:
     """Blocks of several files merged line by line in time order (stable per file)."""
 
-    def lines(reader: _Reader, rank: int) -> Iterator[tuple[float, int, int, str, str]]:
+    def lines(reader: Reader, rank: int) -> Iterator[tuple[float, int, int, str, str]]:
         for block in reader.blocks():
             for t, n, text in zip(block.times, block.line_nos, block.texts, strict=True):
                 yield t, rank, n, reader.name, text
@@ -159,20 +114,23 @@ def replay(
     `fast=False` keeps to the straightforward reader (the reference the fast one is tested
     against); `block_bytes` is the read size (tests make it small to cross many blocks).
     """
-    engine = Engine(rules, host=host, project=project)
-    readers: Sequence[_Reader | Skim]
+    matcher = accelerated(rules.patterns, default_dir())
+    engine = Engine(rules, host=host, project=project, matcher=matcher, lean=not keep_all)
+    readers: Sequence[Reader | Skim]
     blocks: Iterator[LineBlock | SparseBlock]
     if fast and len(files) == 1:
-        skim = Skim(files[0], year or default_year(files[0]), engine, progress, block_bytes)
+        lookout = Lookout(matcher, rules.silence_gap, rules.context)
+        first = files[0]
+        skim = Skim(first, year or default_year(first), progress, block_bytes, lookout=lookout)
         readers, blocks = [skim], skim.blocks()
     else:
-        plain = [_Reader(f, year or default_year(f), progress, block_bytes) for f in files]
+        plain = [Reader(f, year or default_year(f), progress, block_bytes) for f in files]
         readers, blocks = plain, plain[0].blocks() if len(plain) == 1 else _merged(plain)
     result = ReplayResult()
     for block in blocks:
         if isinstance(block, SparseBlock):
             result.lines += block.lines
-            result.add(engine.feed_sparse(block, lean=not keep_all), keep_all)
+            result.add(engine.feed_sparse(block), keep_all)
         else:
             result.lines += len(block.texts)
             result.add(engine.feed_lines(block), keep_all)

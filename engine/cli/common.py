@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from engine.durations import DurationError, parse_duration
-from engine.errors import ConfigError
+from engine.durations import parse_duration
+from engine.errors import ConfigError, DurationError
 
 if TYPE_CHECKING:
     from engine.notify.channels import ChannelSet

@@ -28,6 +28,32 @@ class Episode:
     last_sent: float = 0.0  # for `repeat`
 
 
+class Draft:
+    """A decision made the first time it is asked for, then kept.
+
+    A gate keeps the latest occurrence it holds back as one of these: replay holds back
+    tens of thousands that no digest ever shows, and drafts (summary, values, alert
+    context) only the one that a digest does."""
+
+    __slots__ = ("_made", "_make")
+
+    def __init__(
+        self, make: Callable[[], Decision] | None = None, made: Decision | None = None
+    ) -> None:
+        self._make, self._made = make, made
+
+    @classmethod
+    def of(cls, decision: Decision) -> Draft:
+        """A draft already made."""
+        return cls(made=decision)
+
+    def __call__(self) -> Decision:
+        if self._make is not None:
+            self._made, self._make = self._make(), None
+        assert self._made is not None
+        return self._made
+
+
 @dataclass
 class Gate:
     """Cooldown bookkeeping for one rule and group.
@@ -39,7 +65,7 @@ class Gate:
     last_sent: float | None = None
     suppressed: int = 0
     since: float | None = None
-    held: Decision | Callable[[], Decision] | None = None  # the latest held back, or its maker
+    held: Draft | None = None  # the latest occurrence held back
 
     def would_send(self, t: float, cooldown: float) -> bool:
         return self.last_sent is None or t - self.last_sent >= cooldown
@@ -51,22 +77,20 @@ class Gate:
             return self._send(draft, Reason.FIRST)
         if t - self.last_sent >= cooldown:
             return self._send(draft, Reason.COOLDOWN_ELAPSED)
-        self.hold(t, draft)
+        self.hold(t, Draft.of(draft))
         return revised(draft, reason=Reason.SUPPRESSED)
 
-    def hold(self, t: float, draft: Decision | Callable[[], Decision]) -> None:
-        """Count an occurrence at `t` inside the cooldown and keep it (or how to make it:
-        only the latest is ever shown, in the digest)."""
+    def hold(self, t: float, draft: Draft) -> None:
+        """Count an occurrence at `t` inside the cooldown and keep it (only the latest is
+        ever shown, in the digest)."""
         if self.suppressed == 0:
             self.since = t
         self.suppressed += 1
         self.held = draft
 
     def held_draft(self) -> Decision | None:
-        """The latest occurrence held back, made now if only its maker was kept."""
-        if self.held is not None and not isinstance(self.held, Decision):
-            self.held = self.held()
-        return self.held
+        """The latest occurrence held back, drafted now if it was not yet."""
+        return None if self.held is None else self.held()
 
     def _send(self, draft: Decision, reason: Reason) -> Decision:
         count, since = 1 + self.suppressed, self.since

@@ -31,6 +31,7 @@ from engine.doctor.facts import (
     parse_host,
 )
 from engine.doctor.hosts import HostCheck
+from engine.errors import DoctorError
 
 __all__ = [
     "CHECKS",
@@ -52,10 +53,6 @@ __all__ = [
 
 
 DEFAULT_TARGETS = tuple(parse_host(h) for h in DEFAULT_HOSTS)
-
-
-class DoctorError(Exception):
-    """A usage problem (no interpreter to inspect): a message, exit code 2."""
 
 
 @dataclass(frozen=True)

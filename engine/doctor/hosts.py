@@ -80,7 +80,3 @@ def _reason(exc: OSError) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     return exc.strerror or str(exc) or type(exc).__name__
-
-
-def check_hosts(hosts: Sequence[Host], timeout: float) -> list[HostResult]:
-    return HostCheck(hosts, timeout).start().results()

@@ -1,7 +1,7 @@
 """Replay's fast path: a log read in raw blocks, only the lines that matter decoded.
 
 A block of whole lines (about 1 MiB, cut where `Splitter` cuts) is ANSI-stripped as bytes
-and scanned once by hyperscan for the lines a pattern may match (`Engine.candidates`); the
+and scanned once by hyperscan for the lines a pattern may match (`Matcher.candidates`); the
 clock reads the stamps in the raw bytes (`LogClock.times_at`); only the candidates are
 decoded, and the engine gets them with their times and the silences as a `SparseBlock`.
 The alert context (the lines before a match) is decoded when a match asks for it.
@@ -20,15 +20,15 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
 from engine.logs.lines import Splitter, strip_ansi_bytes
-from engine.logs.logfile import BLOCK_BYTES, Progress, open_log
+from engine.logs.reader import Held, LogFile
 from engine.logs.timestamps import BULK_BYTES, LogClock, Point, bulk_reader
 from engine.match import prefilter as hsmatch
+from engine.match.matcher import Matcher
 from engine.model import LineBlock
 
-_TITLE = re.compile(rb"\x1b\]")  # a terminal title escape (`in` is 5x slower where ESC is common)
+_TITLE = re.compile(rb"\x1b\]")  # a terminal title escape (a regex: `in` is slower here)
 LEAD_BYTES = 8192  # until the clock has a first stamp, lines go the straightforward way
 _LINE_GUESS = 160  # bytes per line to decode at first when looking back for context
 
@@ -60,41 +60,42 @@ def lines_before(flat: bytes, start: int, n: int) -> list[str]:
         width *= 4
 
 
+@dataclass(frozen=True)
+class Lookout:
+    """What the fast path needs to know of the rules: the matcher (and its prefilter), the
+    shortest silence of output a rule waits for (`RuleSet.silence_gap`: a jump in time at
+    least this long is a point of its own) and how many lines of context a match takes
+    (`RuleSet.context`: the blocks' tails hold at least that many)."""
+
+    matcher: Matcher
+    silence_gap: float
+    context: int
+
+
 @dataclass
-class Skim:
+class Skim(LogFile):
     """One log file as timed blocks, sparse where it can: `LineBlock`s and `SparseBlock`s."""
 
-    name: str
-    year: int
-    engine: Engine
-    progress: Progress | None = None
-    block_bytes: int = BLOCK_BYTES
-    splitter: Splitter = field(default_factory=Splitter)
-    read_bytes: int = 0
-    timed: bool = False
+    lookout: Lookout = field(kw_only=True)
     sparse_blocks: int = 0  # how many blocks went the fast way (for tests and benchmarks)
 
     def blocks(self) -> Iterator[LineBlock | SparseBlock]:
         clock = LogClock(self.year)
-        held = _Held(self.name, clock)
-        with open_log(self.name) as stream:
-            while chunk := stream.read(self.block_bytes):
-                self.read_bytes += len(chunk)
-                texts: list[str] = []
-                numbers: list[int] = []
-                region = self.splitter.begin(chunk, texts, numbers)
-                yield from held.add(texts, numbers)
-                if region:
-                    yield from self._region(region, clock, held)
-                self.splitter.finish()
-                if self.progress:
-                    self.progress(self.read_bytes)
+        held = Held(self.name, clock)
+        for chunk in self.chunks():
+            texts: list[str] = []
+            numbers: list[int] = []
+            region = self.splitter.begin(chunk, texts, numbers)
+            yield from held.add(texts, numbers)
+            if region:
+                yield from self._region(region, clock, held)
+            self.splitter.finish()
         yield from held.add(*self.splitter.flush())
         yield from held.flush()
         self.timed = clock.timed
 
     def _region(
-        self, region: bytes, clock: LogClock, held: _Held
+        self, region: bytes, clock: LogClock, held: Held
     ) -> Iterator[LineBlock | SparseBlock]:
         if not clock.released and len(region) > LEAD_BYTES and not _TITLE.search(region):
             cut = region.find(b"\n", LEAD_BYTES) + 1  # a few lines first, to find a stamp
@@ -102,7 +103,7 @@ class Skim:
                 yield from self._region(region[:cut], clock, held)
                 region = region[cut:]
         sparse = None
-        if clock.released and self.engine.can_skim(self.name):
+        if clock.released and self.lookout.matcher.covers(self.name):
             sparse = self._sparse(region, clock)
         if sparse is None:
             texts: list[str] = []
@@ -116,7 +117,7 @@ class Skim:
             yield sparse
 
     def _sparse(self, region: bytes, clock: LogClock) -> SparseBlock | None:
-        return skim_region(self.name, region, self.splitter, self.engine, clock.times_at)
+        return skim_region(self.name, region, self.splitter, self.lookout, clock.times_at)
 
 
 Timing = Callable[[bytes, Sequence[int], float], tuple[list[Point], list[tuple[int, float, float]]]]
@@ -128,7 +129,7 @@ def skim_region(
     source: str,
     region: bytes,
     splitter: Splitter,
-    engine: Engine,
+    lookout: Lookout,
     timing: Timing,
     tail: int = 0,
 ) -> SparseBlock | None:
@@ -139,7 +140,7 @@ def skim_region(
         return None
     stripped = strip_ansi_bytes(region)
     flat = stripped.replace(b"\r", b"\n")
-    found = engine.candidates(flat)
+    found = lookout.matcher.candidates(flat)
     if found is None:
         return None
     first_line_no = splitter.line_no
@@ -150,7 +151,7 @@ def skim_region(
     last = flat.rfind(b"\n", 0, end) + 1
     candidates = sorted({start for start, _ in found if flat[start : start + 1] != b"\n"})
     stops = sorted({first, last, *candidates})
-    times, silences = timing(flat, stops, engine.silence_gap)
+    times, silences = timing(flat, stops, lookout.silence_gap)
     at = dict(zip(stops, times, strict=True))
     at.update((start, (before, t)) for start, before, t in silences)
     points = sorted({*candidates, *(start for start, _, _ in silences)})
@@ -175,7 +176,7 @@ def skim_region(
         line_nos=line_nos,
         pairs=pairs,
         before=before,
-        tail=lines_before(flat, len(flat), max(tail, engine.context)),
+        tail=lines_before(flat, len(flat), max(tail, lookout.context)),
         every_line=lambda: _every_line(stripped, first_line_no),
     )
 
@@ -207,27 +208,3 @@ def _every_line(stripped: bytes, first_line_no: int) -> tuple[list[str], list[in
                 texts.append(part)
                 numbers.append(first_line_no + i)
     return texts, numbers
-
-
-@dataclass
-class _Held:
-    """Lines on the straightforward path wait here until the clock can time them."""
-
-    source: str
-    clock: LogClock
-    texts: list[str] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-
-    def add(self, texts: list[str], numbers: list[int]) -> Iterator[LineBlock]:
-        self.texts += texts
-        self.numbers += numbers
-        yield from self._timed(self.clock.push(texts))
-
-    def flush(self) -> Iterator[LineBlock]:
-        yield from self._timed(self.clock.flush())
-
-    def _timed(self, times: list[float]) -> Iterator[LineBlock]:
-        if times:
-            n = len(times)
-            yield LineBlock(self.source, self.texts[:n], times, self.numbers[:n])
-            del self.texts[:n], self.numbers[:n]

@@ -1,7 +1,7 @@
 """`LogClock.times_at` with numpy: the two common stamp forms read for a whole block at once.
 
-A replayed log has a stamp on every other line, and reading each in Python costs about two
-microseconds. Most are in one of two fixed-width forms at the very start of their line,
+A replayed log has a stamp on every other line, and reading each in Python is most of what
+replay spends per line. Most are in one of two fixed-width forms at the very start of their line,
 optionally after `[`:
 
 * dated     `2025-07-08 19:12:21,373` (`-` or `/`, `T` or a space, no fraction or three
@@ -9,8 +9,8 @@ optionally after `[`:
 * yearless  `Jul 08 04:10:43.681` (two-digit day, no fraction or three digits)
 
 Those are recognised and computed here, column by column over all the block's lines; they
-are exactly the stamps `_SCAN_BYTES` would find first on such a line, read by `_dated` and
-`_yearless` with the same float operations in the same order. Every other line that may
+are exactly the stamps `SCAN_BYTES` would find first on such a line, read by `read_dated` and
+`read_yearless` with the same float operations in the same order. Every other line that may
 hold a stamp (a `[tag]` before it, an offset, indentation, syslog's `Jul  8`) is left to the
 regex scan, run over a copy of the block in which the lines done here are marked. The two
 are then merged in line order: a yearless stamp takes the year of the last dated stamp
@@ -30,13 +30,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from engine.logs.timestamps import (
-    _HALF_YEAR,
-    _LINE,
-    _SCAN_BYTES,
-    _YEARLESS_GROUP,
-    _dated,
-    _yearless,
+from engine.logs.stamps import (
+    HALF_YEAR,
+    LINE,
+    SCAN_BYTES,
+    YEARLESS_GROUP,
+    read_dated,
+    read_yearless,
 )
 
 Ints = npt.NDArray[np.int64]
@@ -124,7 +124,7 @@ def read(flat: bytes, stops: Sequence[int], gap: float, last: float, year: int) 
     stamps = _merge((d_at, d_time, False), (y_at, y_time, True), (others.yearless_at, o_time, True))
     running = np.maximum.accumulate(np.concatenate([[last], stamps.time]))
     before = running[:-1]
-    far = (stamps.time < before - _HALF_YEAR) | (stamps.time > before + _HALF_YEAR)
+    far = (stamps.time < before - HALF_YEAR) | (stamps.time > before + HALF_YEAR)
     if bool(np.any(stamps.yearless & far)):
         return None
     return Reading(
@@ -245,7 +245,7 @@ def _fraction(v: Any, at: int, has: Bools) -> Floats:
 
 
 def _dated_times(cols: Any, at: Ints) -> tuple[Ints, Floats, Ints]:
-    """(where, time, year) of dated stamps; `_dated`: `(minute + SS) + fraction`."""
+    """(where, time, year) of dated stamps; `dated`: `(minute + SS) + fraction`."""
     v = cols.astype(np.int64) - 48
     year = v[:, 0] * 1000 + v[:, 1] * 100 + v[:, 2] * 10 + v[:, 3]
     hour, minute, second = _clock_parts(v, 11)
@@ -256,7 +256,7 @@ def _dated_times(cols: Any, at: Ints) -> tuple[Ints, Floats, Ints]:
 
 def _yearless_times(cols: Any, year: Ints) -> Floats:
     """Times of yearless stamps read in `year` (NaN: no such date, as `Feb 29` in most
-    years); `_yearless`: `minute + (SS + fraction)`."""
+    years); `yearless`: `minute + (SS + fraction)`."""
     v = cols.astype(np.int64) - 48
     month = _MONTH_ORDER[np.searchsorted(_MONTH_SORTED, _month_code(cols))] + 1
     day = v[:, 4] * 10 + v[:, 5]
@@ -290,7 +290,7 @@ class _Others(NamedTuple):
 
 def _stamp_lines(whole: Any, size: int) -> Ints:
     """Where the lines of `whole[:size]` that hold `:DD:DD` begin (their newline): every
-    stamp has one, so no other line can match `_SCAN_BYTES`."""
+    stamp has one, so no other line can match `SCAN_BYTES`."""
     span = max(size - 5, 0)  # where `:DD:DD` can begin
     colon = np.flatnonzero((whole[:span] == 58) & (whole[3 : 3 + span] == 58))
     held = colon[
@@ -311,7 +311,7 @@ def _digits(whole: Any, at: Ints) -> Bools:
 
 
 def _stamp_starts(whole: Any, starts: Ints) -> tuple[Ints, Bools]:
-    """Where `_SCAN_BYTES` would read the stamp of each line, and whether that is known here.
+    """Where `SCAN_BYTES` would read the stamp of each line, and whether that is known here.
 
     On `[` it first tries the stamp after it (`\\[?`); when the next byte can start no stamp
     (no digit, no month's initial), the `[tag]` branch decides: the tag runs to the first
@@ -340,27 +340,27 @@ def _stamp_starts(whole: Any, starts: Ints) -> tuple[Ints, Bools]:
 
 
 def _scan(buf: bytes, line_at: list[int]) -> _Others:
-    """Read, as `times_at` does, the stamps `_SCAN_BYTES` finds on these lines (given by
+    """Read, as `times_at` does, the stamps `SCAN_BYTES` finds on these lines (given by
     their newline); the yearless ones wait for their year."""
     dated_at: list[int] = []
     dated_time: list[float] = []
     dated_year: list[int] = []
     yearless_at: list[int] = []
     yearless: list[re.Match[bytes] | re.Match[str]] = []
-    scan = _SCAN_BYTES.match
+    scan = SCAN_BYTES.match
     for at in line_at:
         match: re.Match[bytes] | re.Match[str] | None = scan(buf, at)
         if match is None:
             continue
         if match.lastindex is None:  # `:MM:SS` somewhere: is there a prefixed stamp?
-            match = _LINE.match(buf[at + 1 : buf.index(b"\n", at + 1)].decode("utf-8"))
+            match = LINE.match(buf[at + 1 : buf.index(b"\n", at + 1)].decode("utf-8"))
             if match is None:
                 continue
-        if (match.lastindex or 0) >= _YEARLESS_GROUP:
+        if (match.lastindex or 0) >= YEARLESS_GROUP:
             yearless_at.append(at)
             yearless.append(match)
             continue
-        dated = _dated(match)
+        dated = read_dated(match)
         if dated is not None:
             dated_at.append(at)
             dated_time.append(dated[0])
@@ -375,7 +375,7 @@ def _scan(buf: bytes, line_at: list[int]) -> _Others:
 
 
 def _yearless_or_nan(match: re.Match[bytes] | re.Match[str], year: int) -> float:
-    stamp = _yearless(match, year)
+    stamp = read_yearless(match, year)
     return float("nan") if stamp is None else stamp
 
 

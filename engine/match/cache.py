@@ -1,11 +1,11 @@
 """Compiled hyperscan databases kept on disk: a rule set compiles once, not at every start.
 
-Compiling 200 patterns takes hyperscan about a third of a second; loading the compiled
-database back takes a few microseconds. The file's name is a hash of everything the compile
+Compiling a rule set's patterns costs hyperscan far more than loading the compiled database
+back (bench/README.md has the figures). The file's name is a hash of everything the compile
 depends on (the expressions, their ids and flags, the mode, hyperscan's version and the
 machine); a file that does not load, or that this machine cannot scan with, is compiled
-again and replaced. The translation of the patterns into those expressions (a tenth of a
-second in a fresh process) is kept the same way, as JSON (`remembered`). The directory is
+again and replaced. The translation of the patterns into those expressions is kept the same
+way, as JSON (`remembered`). The directory is
 `$RLSWARM_CACHE`, else `$XDG_CACHE_HOME/rlswarm-rules`, else `~/.cache/rlswarm-rules`;
 `RLSWARM_CACHE=off` keeps nothing. Errors (a read-only home, a full disk) only mean
 compiling every time.

@@ -1,24 +1,26 @@
 """The multi-pattern matcher: a block of lines in, `(line index, pattern index, match)` out.
 
-Replay and the live sources both call `Matcher.scan`; how it finds the hits may change
-underneath without touching callers. Replay's fast path (`engine.logs.skim`) asks the prefilter
-for `candidates` in raw bytes instead and has only those lines `confirm`ed. Hits come out
-ordered by line, then by pattern index, and are exactly those of trying every pattern's
-Python regex on every line.
+Replay and the live pipeline both call `Matcher.scan`; how it finds the hits may change
+underneath without touching callers. Hits come out ordered by line, then by pattern
+index, and are exactly those of trying every pattern's Python regex on every line
+(`naive_scan`, which is what a matcher without a prefilter does).
 
-With hyperscan installed, one scan of the whole block (`engine.match.prefilter`) names the few
-(line, pattern) pairs that may match, and only those are tried with the Python regex,
-which then gives the match and its groups. The patterns hyperscan does not cover, blocks
-it cannot scan, and installs without hyperscan take the pure-Python path.
+A matcher built by `engine.match.prefilter.accelerated` has a hyperscan prefilter: one
+scan of the whole block names the few (line, pattern) pairs that may match, and only
+those are tried with the Python regex, which then gives the match and its groups. The
+patterns the prefilter does not cover, and blocks it cannot scan, take the pure-Python
+path. Replay's fast path (`engine.logs.skim`) asks the prefilter for `candidates` in raw
+bytes instead and has only those lines `confirm`ed.
+
+This module loads nothing native: the core builds the plain matcher from it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from engine.match import prefilter as hsmatch
 from engine.packs.rule import Pattern, source_matches
 
 Indexed = tuple[tuple[int, re.Pattern[str]], ...]
@@ -44,6 +46,23 @@ def naive_scan(texts: Sequence[str], patterns: Indexed) -> list[Hit]:
     return hits
 
 
+class Prefilter(Protocol):
+    """What the matcher asks of a prefilter (`engine.match.prefilter.Prefilter`)."""
+
+    @property
+    def fallback(self) -> tuple[int, ...]:
+        """The patterns it does not cover: tried on every line."""
+        ...
+
+    def candidates(self, texts: Sequence[str]) -> list[tuple[int, int]] | None:
+        """(line, pattern) pairs that may match, in that order (None: cannot scan these)."""
+        ...
+
+    def line_starts(self, flat: bytes) -> list[tuple[int, int]]:
+        """(offset of a line's first byte, pattern) pairs that may match, in that order."""
+        ...
+
+
 class _Active(NamedTuple):
     """The patterns a source's lines are seen by: all of them, and the fallback ones."""
 
@@ -53,14 +72,13 @@ class _Active(NamedTuple):
 
 
 class Matcher:
-    """`accelerate=False` keeps to the pure-Python path, as does a missing hyperscan."""
+    """The hits of `patterns` on blocks of lines; `prefilter`, when given, was built for
+    the same patterns' regexes, in the same order."""
 
-    def __init__(self, patterns: Sequence[Pattern], *, accelerate: bool = True) -> None:
+    def __init__(self, patterns: Sequence[Pattern], prefilter: Prefilter | None = None) -> None:
         self.patterns = tuple(patterns)
         self._regexes = tuple(p.regex for p in self.patterns)
-        self._prefilter: hsmatch.Prefilter | None = None
-        if accelerate and self.patterns and hsmatch.available():
-            self._prefilter = hsmatch.prefilter(self._regexes)
+        self._prefilter = prefilter if self.patterns else None
         self._by_source: dict[str, _Active] = {}
 
     @property

@@ -38,7 +38,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from engine.errors import Untranslatable
 from engine.match import cache as hscache
+from engine.match.matcher import Matcher
+from engine.packs.rule import Pattern
 
 try:  # the parser behind `re`; private, so anything unexpected makes a pattern fall back
     from re import _parser as _sre  # type: ignore[attr-defined]
@@ -75,18 +78,8 @@ _CATEGORIES = {
 _SET_FLAGS = re.IGNORECASE | re.ASCII  # what decides which characters a set matches
 
 
-class Untranslatable(Exception):
-    """A parse-tree node this translator does not know; the pattern falls back to Python."""
-
-
 def available() -> bool:
     return _hs is not None
-
-
-def hyperscan_module() -> Any:
-    """The hyperscan module (only when `available`), for the other databases of the engine."""
-    assert _hs is not None
-    return _hs
 
 
 # --- code point sets ---------------------------------------------------------------------
@@ -586,10 +579,20 @@ class Prefilter:
 
 
 @lru_cache(maxsize=16)
-def prefilter(regexes: tuple[re.Pattern[str], ...]) -> Prefilter:
+def prefilter(regexes: tuple[re.Pattern[str], ...], cache: Path | None) -> Prefilter:
     """The prefilter of these regexes, shared by the matchers that use them (a compiled
-    regex equals another of the same pattern and flags); compiled once per machine."""
-    return Prefilter(regexes, hscache.default_dir())
+    regex equals another of the same pattern and flags); compiled once per machine when
+    `cache` is a directory (see `engine.match.cache`)."""
+    return Prefilter(regexes, cache)
+
+
+def accelerated(patterns: Sequence[Pattern], cache: Path | None) -> Matcher:
+    """A matcher of `patterns` with the hyperscan prefilter, or without one where hyperscan
+    is not installed: the same hits either way. `cache` keeps compiled databases (the
+    caller's choice, usually `engine.match.cache.default_dir()`; None keeps none)."""
+    regexes = tuple(p.regex for p in patterns)
+    found = prefilter(regexes, cache) if regexes and available() else None
+    return Matcher(patterns, found)
 
 
 # --- UTF-8 validity ------------------------------------------------------------------------

@@ -15,11 +15,19 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.durations import DurationError, parse_duration
-from engine.errors import Level, Problem, did_you_mean
+from engine.durations import parse_duration
+from engine.errors import (
+    DurationError,
+    ExprError,
+    Level,
+    Problem,
+    RuleProblem,
+    TemplateError,
+    did_you_mean,
+)
 from engine.model import Action, Kind, Severity
 from engine.packs import schemacheck
-from engine.packs.expr import ExprError, Expression, compile_expression
+from engine.packs.expr import Expression, compile_expression
 from engine.packs.regexcheck import compile_regex
 from engine.packs.rule import (
     AbsentTrigger,
@@ -33,7 +41,7 @@ from engine.packs.rule import (
     Signal,
     Trigger,
 )
-from engine.packs.template import Template, TemplateError, compile_template
+from engine.packs.template import Template, compile_template
 from engine.packs.yamlio import JsonPath, Located
 from engine.vocabulary import (
     ABSENT_TEMPLATE_NAMES,
@@ -80,18 +88,6 @@ def _elsewhere() -> dict[str, str]:
 
 ELSEWHERE: Mapping[str, str] = _elsewhere()
 ELSEWHERE_IN_EXPRESSIONS = {k: v for k, v in ELSEWHERE.items() if v.endswith("event rules")}
-
-
-class RuleProblem(Exception):
-    """One problem with one key (or deeper place) of the rule being compiled."""
-
-    def __init__(
-        self, key: str | JsonPath | None, message: str, level: Level = Level.ERROR
-    ) -> None:
-        super().__init__(message)
-        self.where: JsonPath = () if key is None else (key,) if isinstance(key, str) else key
-        self.message = message
-        self.level = level
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import simpleeval
 
-from engine.errors import did_you_mean
+from engine.errors import ExprError, did_you_mean
 from engine.model import Value
 from engine.vocabulary import EXPRESSION_FUNCTIONS
 
@@ -83,10 +83,6 @@ _WHAT: dict[type[ast.AST], str] = {
         "bitwise operators ('|', '&', '^', '~', '<<', '>>', '@')",
     ),
 }
-
-
-class ExprError(ValueError):
-    """The expression cannot be used; the message says why and how to fix it."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from engine.model import Action, Kind, Severity, Value
 from engine.packs.expr import Expression
 from engine.packs.template import Template
+from engine.vocabulary import ACTIVITY
 
 
 def source_matches(stream: str | None, source: str) -> bool:
@@ -119,6 +122,30 @@ class RuleSet:
     signals: tuple[Signal, ...] = ()
     files: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def enabled(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.enabled)
+
+    @cached_property
+    def patterns(self) -> tuple[Pattern, ...]:
+        """What a matcher for these rules is built from, in the order its hits name them:
+        every signal's pattern, then every enabled log rule's, in load order."""
+        logs = (r.trigger.pattern for r in self.enabled if isinstance(r.trigger, LogTrigger))
+        return (*(s.pattern for s in self.signals), *logs)
+
+    @cached_property
+    def context(self) -> int:
+        """The most lines before a matched line that an enabled log rule attaches."""
+        logs = (r.trigger for r in self.enabled if isinstance(r.trigger, LogTrigger))
+        return max((trig.context for trig in logs), default=0)
+
+    @cached_property
+    def silence_gap(self) -> float:
+        """The shortest silence of output that an enabled `absent: activity` rule waits
+        for (infinite without such rules): a reader must not skip over one this long."""
+        holds = (
+            r.trigger.hold
+            for r in self.enabled
+            if isinstance(r.trigger, AbsentTrigger) and r.trigger.signal == ACTIVITY
+        )
+        return min(holds, default=math.inf)

@@ -45,14 +45,9 @@ def schema(name: str) -> Mapping[str, Any]:
 
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
-    import jsonschema  # only for a document that may not fit: a tenth of a second
+    import jsonschema  # only for a document that may not fit: it is slow to import
 
     return jsonschema.Draft202012Validator(schema(name))
-
-
-def rule_id_at(doc: Located, where: JsonPath) -> str | None:
-    """The id of the rule that `where` points into, when it has a readable one."""
-    return owner(doc.data, where)[0]
 
 
 def validate(doc: Located, name: str) -> list[tuple[JsonPath, Problem]]:

@@ -1,11 +1,12 @@
 """A quick yes to "does this document fit the schema?", without jsonschema.
 
 engine.packs.schemacheck explains with jsonschema what is wrong with a document, but importing
-jsonschema and building a validator costs a start of `replay` or `run` about 60 ms, and most
-documents have nothing wrong. `fits` answers with the same verdict as jsonschema's Draft 2020-12
-validator for the keywords our schemas use (tests/test_schemafit.py holds the two to the same
-answers), and answers False, "ask jsonschema", for a keyword it does not know. So a document
-that fits never needs jsonschema, and one that does not gets jsonschema's full explanation.
+jsonschema and building a validator is a large share of the start of `replay` or `run`, and
+most documents have nothing wrong. `fits` answers with the same verdict as jsonschema's
+Draft 2020-12 validator for the keywords our schemas use (tests/test_schemafit.py holds the
+two to the same answers), and answers False, "ask jsonschema", for a keyword it does not
+know. So a document that fits never needs jsonschema, and one that does not gets
+jsonschema's full explanation.
 """
 
 from __future__ import annotations

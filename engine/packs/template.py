@@ -12,14 +12,10 @@ import string
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from engine.errors import did_you_mean
+from engine.errors import TemplateError, did_you_mean
 from engine.model import Value
 
 _IDENT_CHARS = frozenset(string.ascii_letters + string.digits + "_")
-
-
-class TemplateError(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ stages can point at the exact place. Duplicate keys, non-string keys, tags,
 anchors and aliases, several documents, empty documents and nesting deeper
 than MAX_DEPTH are errors; PyYAML's own errors become messages with a fix.
 
-Documents are read with libyaml (yaml.CSafeLoader, about fifteen times faster) when PyYAML was
-built with it and the text has none of the places where it reads differently from PyYAML's
-own scanner (engine.packs.yamlloaders). Whenever that read finds any problem, or libyaml is missing,
+Documents are read with libyaml (yaml.CSafeLoader, the faster scanner) when PyYAML was built
+with it and the text has none of the places where it reads differently from PyYAML's own
+scanner (engine.packs.yamlloaders). Whenever that read finds any problem, or libyaml is missing,
 the document is read again with the pure-Python loader and its problems are the ones
 reported: users see the same messages on the same lines whichever loader is installed.
 """

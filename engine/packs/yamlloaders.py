@@ -1,7 +1,7 @@
 """The two YAML loaders and where they part: libyaml's (fast) and PyYAML's own (the reference).
 
 PyYAML reads a document either with its pure-Python scanner (yaml.SafeLoader) or, when it
-was built with libyaml, with yaml.CSafeLoader, about fifteen times faster. Both build the
+was built with libyaml, with yaml.CSafeLoader, many times faster. Both build the
 same values through the same Python resolver and constructors, but the two scanners do not
 accept quite the same texts. Where libyaml would accept a text that the reference rejects or
 reads differently, the text goes to the reference only. Those places, found by running both
@@ -27,6 +27,8 @@ from typing import TypeAlias
 
 import yaml
 
+from engine.errors import Unsure
+
 Loader: TypeAlias = "type[yaml.SafeLoader] | type[yaml.CSafeLoader]"  # a string: no CSafeLoader
 PURE: Loader = yaml.SafeLoader
 """The reference: the problems users see are worded and placed as this loader finds them."""
@@ -36,10 +38,6 @@ FAST: Loader | None = getattr(yaml, "CSafeLoader", None)
 _DIFFERS = re.compile("\t|.\ufeff|[|>][-+0-9]*#|[^\r\n]\\Z|\\A\\Z", re.DOTALL)
 _COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-class Unsure(Exception):
-    """libyaml may read this document differently from the reference loader."""
 
 
 def fast_may_differ(text: str) -> bool:

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
 from engine.logs.lines import Splitter
-from engine.logs.skim import skim_region
+from engine.logs.skim import Lookout, skim_region
 from engine.model import Action, Decision, Event, LineBlock, Observation, Sample, Tick, Value
 from engine.vocabulary import EVENTS
 
@@ -81,8 +81,10 @@ class Pipeline:
         observer: Observer | None = None,
         batch: float = 0.0,
         sparse_bytes: int = SPARSE_BYTES,
+        lookout: Lookout | None = None,
     ) -> None:
         self.engine = engine
+        self.lookout = lookout  # what the fast way needs (None: every line is split)
         self.batch = batch
         self.sparse_bytes = sparse_bytes
         self.observer = observer
@@ -231,13 +233,14 @@ class Pipeline:
     ) -> SparseBlock | None:
         """A region of whole lines as a `SparseBlock` (every line at `t`, when its chunk was
         read), if it is large enough for the fast way to pay and the fast way can take it."""
-        if len(region) < self.sparse_bytes or not self.engine.can_skim(source):
+        lookout = self.lookout
+        if lookout is None or len(region) < self.sparse_bytes or not lookout.matcher.covers(source):
             return None
 
         def timing(_flat: bytes, stops: Sequence[int], _gap: float) -> Timed:
             return [(t, t)] * len(stops), []
 
-        return skim_region(source, region, splitter, self.engine, timing, LAST_LINES)
+        return skim_region(source, region, splitter, lookout, timing, LAST_LINES)
 
     def _skim(self, source: str, t: float, block: SparseBlock) -> None:
         if not block.lines:

@@ -55,7 +55,6 @@ class RunSummary:
     exit_code: int = 0
     restarts: int = 0
     runtime_s: float = 0.0
-    gave_up: bool = False
 
 
 class Restarts:
@@ -270,7 +269,6 @@ class Supervisor:
         return self._signal is None
 
     def _give_up(self, restarts: Restarts) -> None:
-        self.summary.gave_up = True
         n, window = self.opts.max_restarts, self.opts.within
         self.notice(f"giving up: {n} restarts within {window:.0f}s")
         self.pipeline.post(Event(self.clock(), "gave_up", {"restarts": n, "within_s": window}))

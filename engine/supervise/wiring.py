@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.core.engine import Engine
+from engine.logs.skim import Lookout
+from engine.match.cache import default_dir
+from engine.match.prefilter import accelerated
 from engine.model import Decision
 from engine.notify.channels import ChannelSet
 from engine.notify.outbox import Outbox
@@ -111,12 +114,15 @@ def build(
     defer: bool = False,
 ) -> Stack:
     host = node or socket.gethostname()
-    engine = Engine(rules, host=host, project=channels.project)
+    matcher = accelerated(rules.patterns, default_dir())
+    engine = Engine(rules, host=host, project=channels.project, matcher=matcher)
+    lookout = Lookout(matcher, rules.silence_gap, rules.context)
     outbox, trouble = (None, None) if dry_run else Outbox.open(state_dir / "outbox.sqlite")
     notices: list[Callable[[str], None]] = []
     pipeline = Pipeline(
-        engine, [], lambda text: notices[0](text), on_action, time.time, verbose=verbose
-    )
+        engine, [], lambda text: notices[0](text), on_action, time.time, verbose=verbose,
+        lookout=lookout,
+    )  # fmt: skip
     stack = Stack(Terminal(), pipeline, state_dir)
     notices.append(stack.notice)
     if trouble:

@@ -52,11 +52,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def url_of(host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
-
-
 class Board:
     """A running dashboard: the publisher the pipeline calls, and the server."""
 
@@ -82,8 +77,9 @@ def open_board(
     """Start the dashboard; None (after a notice) when it is off or cannot start."""
     if opts.port is None:
         return None
+    from engine.errors import DashboardError
     from engine.web.publish import Latest, Publisher
-    from engine.web.server import Dashboard, DashboardError  # aiohttp only when needed
+    from engine.web.server import Dashboard, url_of  # aiohttp only when needed
     from engine.web.status import Meta, Progress, Status
 
     meta = Meta(node, channels.project, version(), mode)

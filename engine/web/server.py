@@ -19,8 +19,8 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from engine.errors import DashboardError
 from engine.web import metrics
-from engine.web.dashboard import url_of
 from engine.web.publish import Latest
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -40,8 +40,9 @@ document.getElementById("s").textContent = JSON.stringify(await r.json(), null, 
 """
 
 
-class DashboardError(Exception):
-    """The dashboard could not start (port taken, address not available...)."""
+def url_of(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
 
 
 class Dashboard:

@@ -43,7 +43,8 @@ from typing import Any, ClassVar
 from apprise import NotifyBase, NotifyFormat, NotifyType
 from apprise.url import PrivacyMode
 
-from engine.durations import DurationError, exact_duration, parse_duration
+from engine.durations import exact_duration, parse_duration
+from engine.errors import DurationError
 from engine.notify.plugins import _robot
 from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, message_alert, records_of
 

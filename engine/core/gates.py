@@ -1,0 +1,112 @@
+"""What every occurrence passes on its way out: its `count`/`within` window, the cooldown
+gate of its rule and group, and the silences.
+
+An occurrence is drafted (summary, values, alert context) only where it is needed: a
+lean engine (replay keeping only what notifies) counts what a window or a cooldown
+holds back without drafting it, and the gate keeps how to draft the latest one for its
+digest.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from engine.core.drafts import bare
+from engine.core.lifecycle import Draft, Gate, State
+from engine.core.shared import Shared, Timer
+from engine.model import Decision, LaterLines, Reason, Silence, revised
+from engine.packs.rule import Rule
+
+Key = tuple[str, str]  # (rule id, group)
+
+
+class Gates:
+    def __init__(self, shared: Shared, silences: Iterable[Silence], lean: bool, rank: int) -> None:
+        self._shared = shared
+        self._silences = list(silences)
+        self._lean = lean
+        self._rank = rank  # a digest ranks after every rule's own timers
+        self._gates: dict[Key, Gate] = {}
+        self._cooldowns: dict[str, float] = {}
+        self._windows: dict[Key, deque[float]] = {}
+        self._holding: set[Key] = set()  # gates that held an occurrence back lately
+
+    def occurrence(
+        self,
+        rule: Rule,
+        t: float,
+        group: str,
+        draft: Callable[[], Decision],
+        count: int,
+        within: float,
+    ) -> Decision:
+        """An occurrence through its `count`/`within` window, then the gate."""
+        if count > 1:
+            window = self._windows.setdefault((rule.id, group), deque())
+            window.append(t)
+            while window and window[0] <= t - within:
+                window.popleft()
+            if len(window) < count:
+                if self._lean:
+                    return bare(rule, t, group, Reason.COUNTING)
+                return revised(draft(), reason=Reason.COUNTING, action=None)
+            window.clear()
+        return self.gated(rule, t, group, draft)
+
+    def gated(self, rule: Rule, t: float, group: str, draft: Callable[[], Decision]) -> Decision:
+        """Through the cooldown gate; a would-be notification under a silence is held back."""
+        key = (rule.id, group)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = Gate()
+            self._cooldowns[rule.id] = rule.cooldown
+        if gate.would_send(t, rule.cooldown):
+            made = draft()
+            if self.silenced(made):
+                return revised(made, reason=Reason.SILENCED, action=None)
+            return gate.offer(made, rule.cooldown)
+        if self._lean:
+            gate.hold(t, Draft(draft))
+            decision = bare(rule, t, group, Reason.SUPPRESSED)
+        else:
+            decision = gate.offer(draft(), rule.cooldown)
+        self._holding.add(key)
+        due = gate.digest_due(rule.cooldown)
+        if due is not None:
+            self._shared.due_by(due)
+        return decision
+
+    def silenced(self, decision: Decision) -> bool:
+        return any(s.covers(decision.rule, decision.group, decision.t) for s in self._silences)
+
+    def unless_silenced(self, decision: Decision) -> Decision:
+        if not self.silenced(decision):
+            return decision
+        return revised(decision, reason=Reason.SILENCED, action=None)
+
+    def timers(self) -> Iterator[Timer]:
+        for i, (key, gate) in enumerate(self._gates.items()):
+            due = gate.digest_due(self._cooldowns[key[0]])
+            if due is not None:
+                yield due, self._rank + i, key
+
+    def run_timer(self, key: Key, t: float) -> list[Decision]:
+        """The digest of what the gate of `key` held back."""
+        decision = self._gates[key].digest(t)
+        episode = self._shared.episodes.get(key[0])
+        if episode is not None and episode.state is State.FIRING:
+            episode.notified, episode.last_sent = True, t  # so its resolution is sent too
+        return [self.unless_silenced(decision)]
+
+    def settle(self, decisions: Sequence[Decision]) -> None:
+        """Read the alert context of what leaves the engine now (what notifies, when lean)
+        and of what the gates hold for a digest, so that none keeps its block alive."""
+        for decision in decisions:
+            if isinstance(decision.context, LaterLines) and (decision.notifies or not self._lean):
+                decision.context.settle()
+        for key in self._holding:
+            held = self._gates[key].held_draft()
+            if held is not None and isinstance(held.context, LaterLines):
+                held.context.settle()
+        self._holding.clear()
