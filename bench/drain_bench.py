@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from engine.model import Decision, Reason, Severity  # noqa: E402
 from engine.notify import channels as channelconf  # noqa: E402
-from engine.notify.delivery import Delivery, alert_record  # noqa: E402
+from engine.notify.delivery import Delivery  # noqa: E402
 from engine.notify.outbox import Outbox  # noqa: E402
+from engine.notify.record import alert_record  # noqa: E402
 from engine.packs import yamlio  # noqa: E402
 
 

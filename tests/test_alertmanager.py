@@ -25,10 +25,11 @@ from promstack import active_alerts, alertmanager, free_port, wait_for
 from engine.errors import ConfigError
 from engine.model import Decision, Kind, Reason, Severity
 from engine.notify import channels as channelconf
-from engine.notify.delivery import Delivery, alert_record, send_via
+from engine.notify.delivery import Delivery, send_via
 from engine.notify.outbox import Outbox
 from engine.notify.plugins import NotifyAlertmanager
 from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, rfc3339
+from engine.notify.record import alert_record
 from engine.notify.render import render, render_digest
 from engine.packs import yamlio
 

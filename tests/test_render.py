@@ -17,7 +17,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from engine.model import Decision, Reason, Severity
-from engine.notify.delivery import alert_record
+from engine.notify.record import alert_record
 from engine.notify.render import (
     CUT,
     LIMITS,

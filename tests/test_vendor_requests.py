@@ -30,11 +30,12 @@ import responses
 from engine.model import Decision, Reason, Severity
 from engine.notify import channels as channelconf
 from engine.notify.channels import ChannelSet
-from engine.notify.delivery import Delivery, Sender, alert_record, route, send_via
+from engine.notify.delivery import Delivery, Sender, route, send_via
 from engine.notify.outbox import Item
 from engine.notify.plugins import _robot
 from engine.notify.plugins import dingtalk as dingtalk_plugin
 from engine.notify.plugins import feishu as feishu_plugin
+from engine.notify.record import alert_record
 from engine.notify.render import CUT as RENDER_CUT
 from engine.notify.render import Message
 from engine.packs import yamlio

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.durations import format_duration
 from engine.errors import Problem
 from engine.model import Decision
+from engine.notify.record import decision_record, when
 from engine.packs.rule import RuleSet
 
 if TYPE_CHECKING:
     from engine.authoring.packtest import TestReport
     from engine.authoring.replay import ReplayResult, RuleTally
-
-
-def when(t: float, timed: bool) -> str | None:
-    """ISO time of a log-time instant, or None when the log carried no timestamps."""
-    if not timed:
-        return None
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
 def decision_line(d: Decision, timed: bool) -> str:
@@ -42,34 +35,6 @@ def decision_line(d: Decision, timed: bool) -> str:
 
 def decision_json(d: Decision, timed: bool) -> str:
     return json.dumps(decision_record(d, timed), ensure_ascii=False)
-
-
-def decision_record(d: Decision, timed: bool, full: bool = False) -> dict[str, Any]:
-    """A decision as JSON-ready data; `full` adds advice, context and the values seen."""
-    record: dict[str, Any] = {
-        "time": when(d.t, timed),
-        "t": d.t,
-        "rule": d.rule,
-        "kind": d.kind.value if d.kind else None,
-        "severity": d.severity.label,
-        "reason": d.reason.value,
-        "group": d.group,
-        "summary": d.summary,
-        "labels": dict(d.labels),
-        "count": d.count,
-        "since": when(d.since, timed) if d.since is not None else None,
-        "duration_s": d.duration_s,
-        "source": d.source,
-        "line_no": d.line_no,
-        "line": d.line,
-    }
-    if full:
-        record["advice"] = d.advice
-        record["context"] = list(d.context)
-        record["action"] = d.action.value if d.action else None
-        skip = {"line", "source", "line_no", "rule", "severity", "time"}
-        record["values"] = {k: v for k, v in d.values.items() if k not in skip}
-    return record
 
 
 def tally_table(rules: RuleSet, tallies: Mapping[str, RuleTally]) -> list[str]:

@@ -11,27 +11,23 @@ channels that delivery is failing.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
-import os
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import apprise
 
-from engine.authoring.report import decision_record
 from engine.durations import format_duration
 from engine.model import Decision, Severity
 from engine.notify import builtin as builtin_channels
 from engine.notify.apprise_log import ERRORS
 from engine.notify.channels import Channel, ChannelSet
 from engine.notify.outbox import Item, Outbox
+from engine.notify.record import AlertRecord, alert_record, notice_record
 from engine.notify.render import LIMITS, Message, render, render_digest
 
 RETRY_MAX = 600.0
@@ -62,23 +58,6 @@ def send_via(
     except Exception as exc:
         ok, detail = False, f"{type(exc).__name__}: {exc}"
     return ok, "" if ok else scrub(detail or "the service did not accept the message")
-
-
-_SEQUENCE = itertools.count(1)
-_PROCESS = f"{os.getpid()}-{time.time():.6f}"
-
-
-def alert_key(decision: Decision, host: str) -> str:
-    """A key unique to this notification (same alert, same key on every retry and channel)."""
-    raw = f"{host}|{_PROCESS}|{next(_SEQUENCE)}|{decision.rule}|{decision.t:.6f}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:20]
-
-
-def alert_record(decision: Decision, host: str, project: str) -> dict[str, Any]:
-    record = decision_record(decision, timed=True, full=True)
-    record.update(key=alert_key(decision, host), host=host, project=project, t=decision.t)
-    record["since_t"] = decision.since
-    return record
 
 
 def route(channels: ChannelSet, severity: Severity, named: Sequence[str]) -> list[Channel]:
@@ -268,10 +247,10 @@ class Delivery:
         record = alert_record(decision, self.host, self.channels.project)
         self.enqueue(record, [c.name for c in targets])
 
-    def enqueue(self, record: Mapping[str, Any], channels: Sequence[str]) -> None:
+    def enqueue(self, record: AlertRecord, channels: Sequence[str]) -> None:
         for name in channels:  # counted first: a sender may send it before add() returns
             self.count(name, pending=1)
-        added = self.outbox.add(str(record["key"]), channels, record, self.clock())
+        added = self.outbox.add(record["key"], channels, record, self.clock())
         for name in channels:
             if added != len(channels):  # some were queued already (the same key): recount
                 known = self.counts().get(name, ChannelCounts()).pending
@@ -284,9 +263,8 @@ class Delivery:
         """Items that aged out: to the fallback, and a 'delivery failing' alert to the others."""
         if channel.fallback:
             for item in items:
-                self.enqueue(
-                    {**item.payload, "key": f"{item.key}~{channel.fallback}"}, [channel.fallback]
-                )
+                again: AlertRecord = {**item.payload, "key": f"{item.key}~{channel.fallback}"}
+                self.enqueue(again, [channel.fallback])
         last = items[-1].last_error or "unknown error"
         others = [
             c.name
@@ -299,21 +277,20 @@ class Delivery:
             f"{format_duration(channel.max_age)}"
             + (f"; sent to '{channel.fallback}' instead" if channel.fallback else "")
         )
-        record: dict[str, Any] = {
-            "key": f"delivery-failing-{channel.name}-{int(now)}",
-            "rule": "delivery-failing",
-            "severity": "error",
-            "reason": "first",
-            "group": channel.name,
-            "t": now,
-            "summary": summary,
-            "advice": f"Last error: {last}. Check the channel with "
+        record = notice_record(
+            f"delivery-failing-{channel.name}-{int(now)}",
+            "delivery-failing",
+            "error",
+            now,
+            summary,
+            f"Last error: {last}. Check the channel with "
             f"`rlswarm-rules channels test {channel.name}`.",
-            "labels": {"category": "delivery"},
-            "count": len(items),
-            "host": self.host,
-            "project": self.channels.project,
-        }
+            self.host,
+            self.channels.project,
+            group=channel.name,
+            count=len(items),
+            labels={"category": "delivery"},
+        )
         if others:
             self.enqueue(record, others)
         self.notice(summary)
@@ -346,20 +323,17 @@ def test_channels(
 ) -> list[tuple[Channel, bool, str]]:
     """Send a test message through each chosen channel directly (not queued); the results."""
     builtin_channels.register()
-    record: dict[str, Any] = {
-        "key": f"test-{int(time.time())}",
-        "rule": "channel-test",
-        "severity": "info",
-        "reason": "first",
-        "group": "",
-        "t": time.time(),
-        "count": 1,
-        "host": host,
-        "project": channels.project,
-        "labels": {},
-        "summary": "test message from rlswarm-rules: this channel works",
-        "advice": "Nothing to do; `rlswarm-rules channels test` sent this.",
-    }
+    now = time.time()
+    record = notice_record(
+        f"test-{int(now)}",
+        "channel-test",
+        "info",
+        now,
+        "test message from rlswarm-rules: this channel works",
+        "Nothing to do; `rlswarm-rules channels test` sent this.",
+        host,
+        channels.project,
+    )
     results = []
     for channel in chosen:
         client = apprise.Apprise()

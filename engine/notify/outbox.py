@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from engine.notify.record import AlertRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -43,7 +44,7 @@ class Item:
     channel: str
     created: float
     attempts: int
-    payload: dict[str, Any]
+    payload: AlertRecord
     last_error: str | None = None
 
 
@@ -84,9 +85,9 @@ class Outbox:
                 raise
             self._db.execute("COMMIT")
 
-    def add(self, key: str, channels: Sequence[str], payload: Mapping[str, Any], now: float) -> int:
+    def add(self, key: str, channels: Sequence[str], payload: AlertRecord, now: float) -> int:
         """Queue `payload` for each channel; returns how many rows were new (keys are unique)."""
-        text = json.dumps(dict(payload), ensure_ascii=False)
+        text = json.dumps(payload, ensure_ascii=False)
         with self._tx() as db:
             before = db.total_changes
             db.executemany(

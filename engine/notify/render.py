@@ -1,6 +1,6 @@
 """Alert records to messages, per style (console, text, markdown, html, sms, json). Pure.
 
-An alert record is the JSON object the outbox keeps (see `engine.notify.delivery.alert_record`).
+An alert record (`engine.notify.record.AlertRecord`) is what the outbox keeps.
 Each style respects a size limit: a long body is cut with a marker that says
 how much was left out; a burst of alerts becomes one digest message.
 """
@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from engine.durations import format_duration
+from engine.notify.record import AlertRecord
 
-Alert = Mapping[str, Any]
+Alert = AlertRecord
 
 LIMITS: Mapping[str, int] = {  # bytes of body per message, below what each robot accepts
     "dingtalk": 19_000,
@@ -87,8 +87,9 @@ def headline(alert: Alert) -> str:
         extra = f" ({count} more since {_hm(since)})"
     elif count > 1 and since is not None:
         extra = f" (and {count - 1} more since {_hm(since)})"
-    if _resolved(alert) and alert.get("duration_s") is not None:
-        extra += f" after {format_duration(float(alert['duration_s']))}"
+    lasted = alert.get("duration_s")
+    if _resolved(alert) and lasted is not None:
+        extra += f" after {format_duration(lasted)}"
     group = f" [{alert['group']}]" if alert.get("group") else ""
     return f"{_label(alert)} {alert['rule']}{group}{extra}: {alert['summary']}"
 
@@ -133,8 +134,9 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
         facts.append(("where", f"{alert['source']}:{alert.get('line_no') or '?'}"))
     if int(alert.get("count") or 1) > 1:
         facts.append(("occurrences", f"{alert['count']} since {_clock(_since(alert))}"))
-    if _resolved(alert) and alert.get("duration_s") is not None:
-        facts.append(("lasted", format_duration(float(alert["duration_s"]))))
+    lasted = alert.get("duration_s")
+    if _resolved(alert) and lasted is not None:
+        facts.append(("lasted", format_duration(lasted)))
     labels = alert.get("labels") or {}
     if labels:
         facts.append(("labels", ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))))
@@ -142,7 +144,8 @@ def _facts(alert: Alert) -> list[tuple[str, str]]:
 
 
 def _lines(alert: Alert) -> list[str]:
-    return [*list(alert.get("context") or []), *([alert["line"]] if alert.get("line") else [])]
+    line = alert.get("line")
+    return [*(alert.get("context") or []), *([line] if line else [])]
 
 
 def _advice(alert: Alert) -> str:

@@ -1,4 +1,4 @@
-"""Alert records (see ``engine.notify.delivery.alert_record``) as alerts of Alertmanager's v2 API
+"""Alert records (``engine.notify.record.AlertRecord``) as alerts of Alertmanager's v2 API
 (``PostableAlert``): labels, annotations and the time the alert is active. Pure.
 
 Alertmanager identifies an alert by its labels and keeps it active until its ``endsAt``: a
@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from engine.notify.plugins import _robot
+from engine.notify.record import AlertRecord
 from engine.notify.render import render
 
 EXPIRE = 3600.0  # a one-off alert (log, event) stays active this long
@@ -87,7 +88,7 @@ def labels_of(record: Record) -> dict[str, str]:
 
 
 def annotations_of(record: Record, project: str) -> dict[str, str]:
-    text = render(record, "text", project, DESCRIPTION_BYTES).body
+    text = render(cast(AlertRecord, record), "text", project, DESCRIPTION_BYTES).body
     notes = {"summary": str(record.get("summary") or record["rule"]), "description": text}
     if record.get("advice") and record.get("reason") != "resolved":
         notes["advice"] = str(record["advice"]).strip()

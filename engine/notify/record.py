@@ -1,0 +1,165 @@
+"""The alert record: a decision as JSON-ready data, the one shape every channel renders.
+
+`decision_record` is what `replay --format jsonl` prints for a decision; `alert_record`
+adds what delivery needs (an idempotency key, the host and project, advice, context,
+values) and is what the outbox keeps and every renderer reads. Delivery's own notices
+(a channel failing, `channels test`) are built by `notice_record` with the same keys.
+Records read back from the outbox are trusted to have this shape (we wrote them);
+renderers still read the optional parts with `.get`, so an older record renders too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from datetime import datetime, timezone
+from typing import TypedDict
+
+from engine.model import Decision, Value
+
+
+class DecisionRecord(TypedDict):
+    """A decision as replay prints it: times as ISO text (None when the log had no stamps)."""
+
+    time: str | None
+    t: float
+    rule: str
+    kind: str | None  # None: made up by delivery itself
+    severity: str
+    reason: str
+    group: str
+    summary: str
+    labels: dict[str, str]
+    count: int
+    since: str | None
+    duration_s: float | None
+    source: str | None
+    line_no: int | None
+    line: str | None
+
+
+class AlertRecord(DecisionRecord):
+    """A notification on its way to the channels, as the outbox keeps it."""
+
+    advice: str
+    context: list[str]
+    action: str | None
+    values: dict[str, Value]
+    key: str  # the same on every retry and every channel
+    host: str
+    project: str
+    since_t: float | None  # `since` as seconds since the epoch
+
+
+def when(t: float, timed: bool) -> str | None:
+    """ISO time of a log-time instant, or None when the log carried no timestamps."""
+    if not timed:
+        return None
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def decision_record(d: Decision, timed: bool) -> DecisionRecord:
+    return {
+        "time": when(d.t, timed),
+        "t": d.t,
+        "rule": d.rule,
+        "kind": d.kind.value if d.kind else None,
+        "severity": d.severity.label,
+        "reason": d.reason.value,
+        "group": d.group,
+        "summary": d.summary,
+        "labels": dict(d.labels),
+        "count": d.count,
+        "since": when(d.since, timed) if d.since is not None else None,
+        "duration_s": d.duration_s,
+        "source": d.source,
+        "line_no": d.line_no,
+        "line": d.line,
+    }
+
+
+_SKIPPED_VALUES = frozenset({"line", "source", "line_no", "rule", "severity", "time"})
+
+
+class Keys:
+    """Idempotency keys of one process's notifications: unique, and the same on every
+    retry and channel of one notification."""
+
+    def __init__(self, process: str) -> None:
+        self._process = process
+        self._sequence = itertools.count(1)
+
+    def __call__(self, decision: Decision, host: str) -> str:
+        raw = f"{host}|{self._process}|{next(self._sequence)}|{decision.rule}|{decision.t:.6f}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+_keys: list[Keys] = []
+
+
+def alert_key(decision: Decision, host: str) -> str:
+    """A key unique to this notification, from this process's own `Keys` (made at first use:
+    the process id and the time it started keep two runs' keys apart)."""
+    if not _keys:
+        _keys.append(Keys(f"{os.getpid()}-{datetime.now(timezone.utc).timestamp():.6f}"))
+    return _keys[0](decision, host)
+
+
+def alert_record(decision: Decision, host: str, project: str) -> AlertRecord:
+    record = decision_record(decision, timed=True)
+    values = {k: v for k, v in decision.values.items() if k not in _SKIPPED_VALUES}
+    return {
+        **record,
+        "advice": decision.advice,
+        "context": list(decision.context),
+        "action": decision.action.value if decision.action else None,
+        "values": values,
+        "key": alert_key(decision, host),
+        "host": host,
+        "project": project,
+        "t": decision.t,
+        "since_t": decision.since,
+    }
+
+
+def notice_record(
+    key: str,
+    rule: str,
+    severity: str,
+    t: float,
+    summary: str,
+    advice: str,
+    host: str,
+    project: str,
+    *,
+    group: str = "",
+    count: int = 1,
+    labels: dict[str, str] | None = None,
+) -> AlertRecord:
+    """An alert that delivery makes up itself (no rule of a pack stands behind it)."""
+    return {
+        "time": when(t, True),
+        "t": t,
+        "rule": rule,
+        "kind": None,
+        "severity": severity,
+        "reason": "first",
+        "group": group,
+        "summary": summary,
+        "labels": labels or {},
+        "count": count,
+        "since": None,
+        "duration_s": None,
+        "source": None,
+        "line_no": None,
+        "line": None,
+        "advice": advice,
+        "context": [],
+        "action": None,
+        "values": {},
+        "key": key,
+        "host": host,
+        "project": project,
+        "since_t": None,
+    }
