@@ -8,7 +8,7 @@ firing was sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from engine.core.lifecycle import Episode, State
 from engine.core.parts import Kit, Part
@@ -179,15 +179,23 @@ class AbsentRules(Stateful):
         ]
 
     def on_event(self, t: float, event: Event) -> list[Decision]:
-        if event.name == "start":
-            self._alive = True
-            self._reset(t)
-        elif event.name == "exit":
-            self._alive = False
-            return [self.resolve(r, t) for r in self.rules if self._firing(r)]
-        elif event.name == "heartbeat" and self._activity:
-            return self.on_seen(t, ACTIVITY)
+        step = _LIFECYCLE.get(event.name)
+        return [] if step is None else step(self, t)
+
+    def _started(self, t: float) -> list[Decision]:
+        """The training (re)started: silences count from now."""
+        self._alive = True
+        self._reset(t)
         return []
+
+    def _exited(self, t: float) -> list[Decision]:
+        """The training exited: no silence is too long any more; what fires is resolved."""
+        self._alive = False
+        return [self.resolve(r, t) for r in self.rules if self._firing(r)]
+
+    def _heartbeat(self, t: float) -> list[Decision]:
+        """The probe says the training is alive: that is activity too."""
+        return self.on_seen(t, ACTIVITY) if self._activity else []
 
     def _firing(self, rule: Rule) -> bool:
         return self.episodes[rule.id].state is State.FIRING
@@ -196,6 +204,14 @@ class AbsentRules(Stateful):
         """Every watched signal counts as just seen."""
         for rule in self.rules:
             self.shared.last_seen[_absent(rule).signal] = t
+
+
+_LIFECYCLE: dict[str, Callable[[AbsentRules, float], list[Decision]]] = {
+    "start": AbsentRules._started,
+    "exit": AbsentRules._exited,
+    "heartbeat": AbsentRules._heartbeat,
+}
+"""The supervisor's and the probe's events that absent rules follow, and what each does."""
 
 
 def _metric(rule: Rule) -> MetricTrigger:
