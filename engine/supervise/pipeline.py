@@ -1,22 +1,26 @@
 """The observation path: one thread owns the Engine; everything else only posts to it.
 
 Sources post raw chunks, samples, events and probe messages with `post_*`,
-which never block. The thread splits chunks into lines (per source), feeds
-the engine, and hands decisions to the sinks and actions to the supervisor.
-A failure here is reported once and the loop goes on: the training and its
-pass-through never depend on it.
+which never block: each becomes one `Message` on the thread's queue (a `Chunk`,
+an `Observation` as it is, a `ProbeReport`, or the final `Stop`), handled in the
+order posted. The thread splits chunks into lines (per source), feeds the engine,
+and hands decisions to the sinks and actions to the supervisor. A failure here is
+reported once and the loop goes on: the training and its pass-through never
+depend on it.
 
 Chunks are taken in batches: every chunk already waiting is evaluated with the
-first one (each line keeps the time its chunk arrived). The child's output comes
-already coalesced (`engine.supervise.sources.pump` rests up to 40 ms after a small read, so
-a steady trickle arrives as about 25 chunks a second), so by default the thread
-takes each chunk as soon as it is posted: a line is evaluated at most 40 ms after
-it was written, and at once after a quiet spell. For producers that post a
-trickle themselves, `batch` makes the thread rest that long after a small batch
+first one (each line keeps the time its chunk arrived), up to `MAX_BATCH_BYTES`;
+a message of another kind ends the batch and is handled next. The child's output
+comes already coalesced (`engine.supervise.sources.pump` rests at most `REST_S` on
+a stream after a small read), so by default the thread takes each chunk as soon
+as it is posted: a line waits for evaluation no longer than the pump's rest, and
+not at all after a quiet spell. For producers that post a trickle themselves,
+`batch` makes the thread rest that long after a batch smaller than `REST_BELOW`
 and take what came meanwhile together. A large read (a flood) is never held
 back, and is not split into lines at all: as in replay (`engine.logs.skim`),
 hyperscan finds in its raw bytes the few lines a rule may match, and only those
-are decoded.
+are decoded. Chunks waiting in the queue hold at most `MAX_QUEUED_BYTES`; what
+comes beyond is counted as dropped (it is still on the terminal and in the capture).
 """
 
 from __future__ import annotations
@@ -42,8 +46,6 @@ MAX_BATCH_BYTES = 1 << 20
 SPARSE_BYTES = 16 * 1024  # a chunk's lines that come to this go the fast way (engine.logs.skim)
 REST_BELOW = 16 * 1024  # after a batch smaller than this, rest `batch` seconds
 LAST_LINES = 20
-Chunk = tuple[str, float, bytes]
-"""(source, time it was read, bytes); empty bytes: the source's stream ended."""
 Timed = tuple[list[tuple[float, float]], list[tuple[int, float, float]]]
 
 
@@ -55,6 +57,32 @@ Notice = Callable[[str], None]
 ActionRequest = Callable[[Action, Decision], None]
 Observer = Callable[[Observation | LineBlock, list[Decision]], None]
 """Told, in the pipeline's thread, each observation the engine took and what it decided."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes a source read at `t`; empty `data`: the source's stream ended."""
+
+    source: str
+    t: float
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """A message of the probe inside the training, with the time it arrived."""
+
+    t: float
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Evaluate what came before, then end the thread."""
+
+
+Message = Chunk | Observation | ProbeReport | Stop
+"""What the pipeline's queue holds, in the order it was posted."""
 
 
 @dataclass
@@ -97,7 +125,7 @@ class Pipeline:
         self.tally = Tally()
         self.last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self.last_activity: float | None = None
-        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._queued_bytes = 0
         self._lock = threading.Lock()
         self._splitters: dict[str, Splitter] = {}
@@ -112,13 +140,13 @@ class Pipeline:
                 self.tally.dropped_bytes += len(data)  # still on the terminal and in the capture
                 return
             self._queued_bytes += len(data)
-        self._inbox.put(("chunk", (source, t, data)))
+        self._inbox.put(Chunk(source, t, data))
 
     def post(self, obs: Observation) -> None:
-        self._inbox.put(("obs", obs))
+        self._inbox.put(obs)
 
     def post_probe(self, t: float, message: dict[str, Any]) -> None:
-        self._inbox.put(("probe", (t, message)))
+        self._inbox.put(ProbeReport(t, message))
 
     def start(self) -> None:
         self._thread.start()
@@ -128,7 +156,7 @@ class Pipeline:
 
         After `patience` seconds it says how much output is still being evaluated.
         """
-        self._inbox.put(("stop", None))
+        self._inbox.put(Stop())
         if self._done.wait(patience):
             return
         with self._lock:
@@ -139,28 +167,34 @@ class Pipeline:
     # --- the loop ---------------------------------------------------------------------------
 
     def _run(self) -> None:
-        after: tuple[str, Any] | None = None  # what ended the last batch, next to handle
+        after: Message | None = None  # what ended the last batch, next to handle
         while True:
-            if after is None:
-                try:
-                    kind, item = self._inbox.get(timeout=self.tick)
-                except queue.Empty:
-                    kind, item = "obs", Tick(self.clock())
-            else:
-                (kind, item), after = after, None
-            if kind == "chunk":
-                chunks, after, size = self._gather(item)
-                self._guarded(self._chunks, chunks)
-                if self.batch > 0 and after is None and size < REST_BELOW:
-                    # a trickle of output: let more of it arrive and take it together (a sleep,
-                    # then a queue that is ready, costs one wake-up); a flood is not held back
-                    time.sleep(self.batch)
-            elif kind == "stop":
-                self._flush_partial_lines()
-                self._done.set()
-                return
-            else:
-                self._guarded(self._handle, kind, item)
+            message = self._next() if after is None else after
+            after = None
+            match message:
+                case Chunk():
+                    chunks, after, size = self._gather(message)
+                    self._guarded(self._chunks, chunks)
+                    if self.batch > 0 and after is None and size < REST_BELOW:
+                        # a trickle of output: let more of it arrive and take it together (a
+                        # sleep, then a queue that is ready, costs one wake-up); a flood is not
+                        # held back
+                        time.sleep(self.batch)
+                case Stop():
+                    self._flush_partial_lines()
+                    self._done.set()
+                    return
+                case ProbeReport(t, report):
+                    self._guarded(self._probe, t, report)
+                case _:
+                    self._guarded(self._observe, message)
+
+    def _next(self) -> Message:
+        """The next message, or a `Tick` when none came for `tick` seconds."""
+        try:
+            return self._inbox.get(timeout=self.tick)
+        except queue.Empty:
+            return Tick(self.clock())
 
     def _guarded(self, step: Callable[..., None], *args: Any) -> None:
         try:
@@ -173,40 +207,35 @@ class Pipeline:
                     + traceback.format_exc()
                 )
 
-    def _gather(self, first: Chunk) -> tuple[list[Chunk], tuple[str, Any] | None, int]:
-        """`first` and the chunks queued behind it (up to `MAX_BATCH_BYTES`); the item
+    def _gather(self, first: Chunk) -> tuple[list[Chunk], Message | None, int]:
+        """`first` and the chunks queued behind it (up to `MAX_BATCH_BYTES`); the message
         that stopped the gathering, if any (handled next, so the order is kept); their size."""
-        chunks, size = [first], len(first[2])
+        chunks, size = [first], len(first.data)
         while size < MAX_BATCH_BYTES:
             try:
-                kind, item = self._inbox.get_nowait()
+                message = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            if kind != "chunk":
-                return chunks, (kind, item), size
-            chunks.append(item)
-            size += len(item[2])
+            if not isinstance(message, Chunk):
+                return chunks, message, size
+            chunks.append(message)
+            size += len(message.data)
         return chunks, None, size
-
-    def _handle(self, kind: str, item: Any) -> None:
-        if kind == "probe":
-            self._probe(*item)
-        else:
-            self._observe(item)
 
     def _chunks(self, chunks: list[Chunk]) -> None:
         """Split the chunks into lines and feed them, one block per run of one source; a
         large region of whole lines goes the fast way (`_skim`)."""
         with self._lock:
-            self._queued_bytes -= sum(len(data) for _, _, data in chunks)
-        source = chunks[0][0]
+            self._queued_bytes -= sum(len(chunk.data) for chunk in chunks)
+        source = chunks[0].source
         texts: list[str] = []
         times: list[float] = []
         numbers: list[int] = []
-        for chunk_source, t, data in chunks:
-            if chunk_source != source:
+        for chunk in chunks:
+            t, data = chunk.t, chunk.data
+            if chunk.source != source:
                 self._lines(source, texts, times, numbers)
-                source, texts, times, numbers = chunk_source, [], [], []
+                source, texts, times, numbers = chunk.source, [], [], []
             splitter = self._splitters.setdefault(source, Splitter())
             size = len(texts)
             if not data:  # the stream ended (a file rotated away): its last line is whole
