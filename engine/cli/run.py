@@ -222,7 +222,7 @@ def run_command(
 ) -> None:
     """Run COMMAND under supervision (after `--`); with none, the built-in demo training."""
     from engine.supervise import session as app
-    from engine.supervise.supervisor import RunOptions
+    from engine.supervise.supervisor import RestartPolicy, RunOptions
 
     board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
     demo = not command
@@ -234,10 +234,7 @@ def run_command(
     opts = RunOptions(
         command=command_line,
         preset=chosen,
-        restart=restart,
-        max_restarts=max_restarts,
-        within=within,
-        backoff=backoff,
+        restart=RestartPolicy(restart, max_restarts, within, backoff),
         grace=grace,
         interval=interval,
         watch=list(watch_files),

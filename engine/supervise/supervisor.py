@@ -1,8 +1,21 @@
-"""`run` and `watch`: the one place that reads the clock, starts threads and handles signals.
+"""The child's lifecycle: started, watched until it exits, stopped on request, restarted.
 
-Data flows one way: sources (child output, probe, sampler, tailed files) post
-to the pipeline; the pipeline feeds the engine and hands decisions to the
-sinks and actions back here. The supervision loop runs in the main thread.
+`Supervisor.run` is the supervision loop, in the main thread. Each attempt is
+started (`_start`: kept files put back, the child started with the probe's
+environment, its `start` event posted), waited for (`_wait_for_exit`: the child's
+exit, a signal and a rule's action wake the loop at once; kept files are saved
+every `KEEP_EVERY_S` meanwhile) and ended (`_end`: its last output drained, what
+it left behind stopped, its `exit` event posted); then the `RestartPolicy` says
+whether, and after which back-off, the next attempt starts.
+
+A first signal is passed on to the child's process group, which gets `grace`
+seconds to exit before it is killed; a second signal kills it at once. A rule's
+`restart` or `stop` sends SIGTERM, with the same grace.
+
+Threads started here: `sampler` (the metrics every `interval`), `stdin` (our
+stdin forwarded to the current child) and one `exit-PID` per child (wakes the
+loop when it exits). Times on events and samples come from `clock` (wall time);
+the grace, keep and back-off timers read `monotonic`.
 """
 
 from __future__ import annotations
@@ -12,15 +25,15 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from engine.model import Action, Decision, Event, Sample
+from engine.model import Action, Decision, Event, Sample, Value
 from engine.probe import PROBE_DIR
-from engine.supervise.pipeline import Pipeline
-from engine.supervise.preset import Preset
+from engine.supervise.pipeline import Notice, Pipeline
+from engine.supervise.preset import Answer, Preset
 from engine.supervise.sources.capture import Capture
 from engine.supervise.sources.child import Child, Terminal, child_environment, describe_status
 from engine.supervise.sources.keep import Keeper
@@ -31,16 +44,24 @@ Clock = Callable[[], float]
 KEEP_EVERY_S = 2.0
 CHECK_EVERY_S = 1.0  # the supervision loop's longest wait: the child's exit, a signal and a
 # rule's action wake it at once; this only paces keeping files and the end of `--grace`
+REPLY_WAIT_S = 5.0  # how long an answer to a prompt waits for its child to be known
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Whether the command is started again when it exits, after how long, how often at most."""
+
+    when: str = "never"  # never | on-failure | always
+    max_restarts: int = 5  # restarts allowed ...
+    within: float = 3600.0  # ... within this many seconds
+    backoff: float = 10.0  # the first delay, doubled after each restart ...
+    backoff_max: float = 300.0  # ... up to this (a run this long starts the doubling again)
 
 
 @dataclass
 class RunOptions:
     command: list[str]
-    restart: str = "never"  # never | on-failure | always
-    max_restarts: int = 5
-    within: float = 3600.0
-    backoff: float = 10.0
-    backoff_max: float = 300.0
+    restart: RestartPolicy = RestartPolicy()
     grace: float = 10.0
     interval: float = 10.0
     watch: list[str] = field(default_factory=list)
@@ -58,30 +79,68 @@ class RunSummary:
 
 
 class Restarts:
-    """The restart policy: whether, after how long, and whether the budget allows it."""
+    """The restart policy applied: whether, after how long, and whether the budget allows it."""
 
-    def __init__(self, opts: RunOptions) -> None:
-        self.opts = opts
+    def __init__(self, policy: RestartPolicy) -> None:
+        self.policy = policy
         self.times: deque[float] = deque()
         self.streak = 0
 
     def wanted(self, code: int) -> bool:
-        return self.opts.restart == "always" or (self.opts.restart == "on-failure" and code != 0)
+        return self.policy.when == "always" or (self.policy.when == "on-failure" and code != 0)
 
     def delay(self, runtime_s: float) -> float:
-        if runtime_s >= self.opts.backoff_max:
+        if runtime_s >= self.policy.backoff_max:
             self.streak = 0  # it ran long enough: start the back-off again
-        delay = min(self.opts.backoff * 2.0**self.streak, self.opts.backoff_max)
+        delay = min(self.policy.backoff * 2.0**self.streak, self.policy.backoff_max)
         self.streak += 1
         return delay
 
     def allowed(self, now: float) -> bool:
-        while self.times and self.times[0] <= now - self.opts.within:
+        while self.times and self.times[0] <= now - self.policy.within:
             self.times.popleft()
-        return len(self.times) < self.opts.max_restarts
+        return len(self.times) < self.policy.max_restarts
 
     def record(self, now: float) -> None:
         self.times.append(now)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One start of the command: its child, and when it started (by the supervisor's clock)."""
+
+    started: float
+    child: Child
+
+
+class ChildOutput:
+    """Where one child's output goes: the answerer (which may type on the child's stdin),
+    then the pipeline.
+
+    The child's pump starts inside `Child()`, so its first output, a prompt to answer
+    included, can come before `Child()` returns: an answer waits for `known` (at most
+    `REPLY_WAIT_S`) before it is typed.
+    """
+
+    def __init__(self, answers: Sequence[Answer], pipeline: Pipeline, notice: Notice) -> None:
+        self._pipeline = pipeline
+        self._answerer = Answerer(answers, self._reply, notice)
+        self._child: Child | None = None
+        self._known = threading.Event()
+
+    def known(self, child: Child) -> None:
+        """The child whose output this is, once `Child()` has returned."""
+        self._child = child
+        self._known.set()
+
+    def on_chunk(self, source: str, t: float, data: bytes) -> None:
+        """Each read of the pump (in its thread; never blocks, but for an answer's wait)."""
+        self._answerer.feed(source, data)
+        self._pipeline.post_chunk(source, t, data)
+
+    def _reply(self, data: bytes) -> bool:
+        child = self._child if self._known.wait(REPLY_WAIT_S) else None
+        return child is not None and child.send_input(data)
 
 
 class Supervisor:
@@ -92,12 +151,14 @@ class Supervisor:
         terminal: Terminal,
         probe_path: str,
         clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
     ) -> None:
         self.opts = opts
         self.probe_path = probe_path
         self.pipeline = pipeline
         self.terminal = terminal
         self.clock = clock
+        self.monotonic = monotonic
         self.sampler = Sampler(disk_path=os.getcwd())
         self.capture = Capture(opts.state_dir / "logs" / "run.log")
         self.child: Child | None = None
@@ -106,7 +167,6 @@ class Supervisor:
         self._signals_seen = 0
         self._action: tuple[Action, Decision] | None = None
         self._peak_rss = 0.0
-        self._started = clock()
         self._wake = threading.Event()
         self._child_ready = threading.Event()
         self._stdin_closed = False
@@ -136,61 +196,64 @@ class Supervisor:
     # --- the supervision loop -----------------------------------------------------------------
 
     def run(self) -> RunSummary:
-        restarts = Restarts(self.opts)
-        attempt = 0
-        sampler = threading.Thread(target=self._sample_loop, name="sampler", daemon=True)
-        sampler.start()
-        stdin = threading.Thread(target=self._forward_stdin, name="stdin", daemon=True)
-        stdin.start()
+        restarts = Restarts(self.opts.restart)
+        threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
+        threading.Thread(target=self._forward_stdin, name="stdin", daemon=True).start()
+        number = 0
         while True:
-            attempt += 1
-            code, runtime = self._one_run(attempt)
+            number += 1
+            code, runtime = self._one_run(number)
             self.summary.exit_code, self.summary.runtime_s = code, runtime
-            action = self._action
-            self._action = None
+            action, self._action = self._action, None
             if self._signal is not None or (action and action[0] is Action.STOP):
                 break
             if action is None and not restarts.wanted(code):
                 break
             if not restarts.allowed(self.clock()):
-                self._give_up(restarts)
+                self._give_up()
                 break
             delay = 0.0 if action else restarts.delay(runtime)
             cause = f"rule {action[1].rule}" if action else f"exit code {code}"
-            if not self._pause(delay, attempt, cause):
+            if not self._pause(delay, number, cause):
                 break
             restarts.record(self.clock())
             self.summary.restarts += 1
         self.capture.close()
         return self.summary
 
-    def _one_run(self, attempt: int) -> tuple[int, float]:
+    def _one_run(self, number: int) -> tuple[int, float]:
+        """Start the command and supervise it until it exits: its exit code and runtime."""
+        attempt = self._start(number)
+        if attempt is None:
+            return 127, 0.0
+        requested = self._wait_for_exit(attempt.child)
+        return self._end(attempt, requested)
+
+    def _start(self, number: int) -> Attempt | None:
+        """Put back the kept files, start the child, post `start`; None if it cannot start."""
         env = child_environment(os.environ, str(PROBE_DIR) if self.opts.patch else None)
         env["RLSWARM_PROBE_SOCKET"] = self.probe_path
         self._peak_rss = 0.0
         for path in self.keeper.restore() if self.keeper else []:
             self.notice(f"put back {path}, kept from the last run")
         started = self.clock()
-        started_child: list[Child] = []
-        known = threading.Event()  # the output pumps start before Child() returns
-
-        def reply(data: bytes) -> bool:
-            return known.wait(5.0) and started_child[0].send_input(data)
-
-        answerer = Answerer(self.opts.preset.answers, reply, self.notice)
-
-        def on_chunk(source: str, t: float, data: bytes) -> None:
-            answerer.feed(source, data)
-            self.pipeline.post_chunk(source, t, data)
-
+        output = ChildOutput(self.opts.preset.answers, self.pipeline, self.notice)
         try:
-            child = Child(self.opts.command, env, self.terminal, on_chunk, self.capture,
+            child = Child(self.opts.command, env, self.terminal, output.on_chunk, self.capture,
                           self.clock)  # fmt: skip
         except OSError as exc:
             self.notice(f"cannot start {self.opts.command[0]}: {exc.strerror}")
-            return 127, 0.0
-        started_child.append(child)
-        known.set()
+            return None
+        output.known(child)
+        self._adopt(child)
+        command = " ".join(self.opts.command)
+        self.pipeline.post(
+            Event(started, "start", {"pid": child.pid, "command": command, "attempt": number})
+        )
+        return Attempt(started, child)
+
+    def _adopt(self, child: Child) -> None:
+        """Make `child` the current one: signals, stdin and the sampler go to it."""
         self.child = child
         name = f"exit-{child.pid}"
         threading.Thread(target=self._wake_on_exit, args=(child,), name=name, daemon=True).start()
@@ -198,45 +261,58 @@ class Supervisor:
             child.close_input()
         self._child_ready.set()
         self.sampler.root_pid = child.pid
-        command = " ".join(self.opts.command)
-        self.pipeline.post(
-            Event(started, "start", {"pid": child.pid, "command": command, "attempt": attempt})
-        )
+
+    def _wait_for_exit(self, child: Child) -> bool:
+        """Supervise `child` until it exits; whether it was asked to stop (signal or rule)."""
         stopping_since: float | None = None
-        saved = 0.0
+        saved: float | None = None
         while child.poll() is None:
-            if self.keeper is not None and time.monotonic() - saved > KEEP_EVERY_S:
-                self.keeper.save()
-                saved = time.monotonic()
+            saved = self._keep_files(saved)
             self._wake.wait(self._patience(stopping_since))
             self._wake.clear()
-            if self._signals_seen > 1:
+            stopping_since = self._stop_if_asked(child, stopping_since)
+        return stopping_since is not None
+
+    def _keep_files(self, saved: float | None) -> float | None:
+        """Save the kept files if `KEEP_EVERY_S` passed since `saved`; when they were saved."""
+        if self.keeper is None or (saved is not None and self.monotonic() - saved <= KEEP_EVERY_S):
+            return saved
+        self.keeper.save()
+        return self.monotonic()
+
+    def _stop_if_asked(self, child: Child, stopping_since: float | None) -> float | None:
+        """Act on a signal or a rule's action: SIGTERM for an action (a signal was passed on
+        by `on_signal`), SIGKILL after `grace` or on a second signal. Since when the child
+        has been stopping, if it has."""
+        if self._signals_seen > 1:
+            child.stop_tree(signal.SIGKILL, 0.0)
+        elif self._signal is not None or self._action is not None:
+            if stopping_since is None:
+                now = self.monotonic()
+                if self._action is not None:
+                    child.signal_group(signal.SIGTERM)
+                return now
+            if self.monotonic() - stopping_since > self.opts.grace:
                 child.stop_tree(signal.SIGKILL, 0.0)
-            elif self._signal is not None or self._action is not None:
-                if stopping_since is None:
-                    stopping_since = time.monotonic()
-                    if self._action is not None:
-                        child.signal_group(signal.SIGTERM)
-                elif time.monotonic() - stopping_since > self.opts.grace:
-                    child.stop_tree(signal.SIGKILL, 0.0)
+        return stopping_since
+
+    def _end(self, attempt: Attempt, requested: bool) -> tuple[int, float]:
+        """After the child's exit: its last output read, what it left behind stopped, `exit`
+        posted; its exit code and runtime."""
+        child = attempt.child
         child.drain()
         child.release()
         child.stop_tree(signal.SIGTERM, min(self.opts.grace, 3.0))  # what the child left behind
         code, sig = describe_status(child.proc.returncode)
-        runtime = self.clock() - started
-        self.pipeline.post(
-            Event(
-                self.clock(),
-                "exit",
-                {
-                    "code": code,
-                    "signal": sig,
-                    "runtime_s": round(runtime, 3),
-                    "peak_rss_gb": round(self._peak_rss, 3),
-                    "requested": stopping_since is not None,
-                },
-            )
-        )
+        runtime = self.clock() - attempt.started
+        fields: dict[str, Value] = {
+            "code": code,
+            "signal": sig,
+            "runtime_s": round(runtime, 3),
+            "peak_rss_gb": round(self._peak_rss, 3),
+            "requested": requested,
+        }
+        self.pipeline.post(Event(self.clock(), "exit", fields))
         self.sampler.root_pid = None
         return code, runtime
 
@@ -244,7 +320,7 @@ class Supervisor:
         """How long the supervision loop may wait for a wake-up before it looks again."""
         if stopping_since is None:
             return CHECK_EVERY_S
-        left = stopping_since + self.opts.grace - time.monotonic()
+        left = stopping_since + self.opts.grace - self.monotonic()
         return min(CHECK_EVERY_S, max(0.0, left) + 0.01)
 
     def _wake_on_exit(self, child: Child) -> None:
@@ -260,16 +336,16 @@ class Supervisor:
                 self.clock(), "restart", {"attempt": attempt + 1, "delay_s": delay, "cause": cause}
             )
         )
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline:
+        deadline = self.monotonic() + delay
+        while self.monotonic() < deadline:
             if self._signal is not None:
                 return False
-            self._wake.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+            self._wake.wait(min(0.2, max(0.0, deadline - self.monotonic())))
             self._wake.clear()
         return self._signal is None
 
-    def _give_up(self, restarts: Restarts) -> None:
-        n, window = self.opts.max_restarts, self.opts.within
+    def _give_up(self) -> None:
+        n, window = self.opts.restart.max_restarts, self.opts.restart.within
         self.notice(f"giving up: {n} restarts within {window:.0f}s")
         self.pipeline.post(Event(self.clock(), "gave_up", {"restarts": n, "within_s": window}))
 
