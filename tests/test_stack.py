@@ -11,7 +11,7 @@ from histories import compile_pack
 
 from engine.notify import builtin as builtin_channels
 from engine.notify import channels as channelconf
-from engine.supervise.wiring import PREFIX, build
+from engine.supervise.wiring import PREFIX, Alerting, build
 
 PACK = """\
 rules:
@@ -30,7 +30,7 @@ def test_output_posted_while_delivery_is_set_up_is_all_alerted(tmp_path: Path) -
         f"channels:\n  - name: journal\n    url: jsonl://{journal}\n"
     )
     channels = channelconf.load(tmp_path / "channels.yaml")
-    stack = build(compile_pack(PACK), channels, tmp_path, False, lambda *_: None, defer=True)
+    stack = build(Alerting(compile_pack(PACK), channels), tmp_path, defer=True)
     for n in range(50):  # the child's first output, queued until the pipeline starts
         stack.pipeline.post_chunk("stdout", time.time(), b"BOOM %d\n" % n)
     assert stack.close() == []
@@ -46,7 +46,7 @@ def test_a_failed_set_up_shows_the_alerts_on_the_terminal(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     channels = channelconf.ChannelSet(project="p", channels=[Broken()])  # type: ignore[list-item]
-    stack = build(compile_pack(PACK), channels, tmp_path, False, lambda *_: None, defer=True)
+    stack = build(Alerting(compile_pack(PACK), channels), tmp_path, defer=True)
     stack.pipeline.post_chunk("stdout", time.time(), b"BOOM 3\n")
     stack.close()
     err = capfd.readouterr().err

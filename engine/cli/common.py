@@ -11,6 +11,8 @@ use (`replay` never loads Apprise, aiohttp or jsonschema; tests/test_imports.py 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 EXIT_FINDINGS = 1
 EXIT_CONFIG = 2
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def fail(lines: Sequence[str], code: int = EXIT_CONFIG) -> NoReturn:
@@ -81,3 +84,26 @@ def seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
         return parse_duration(value)
     except DurationError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def option_group(name: str, make: Callable[..., object], *options: Decorator) -> Decorator:
+    """Add `options` to a command, which receives them as one argument `name`: what `make`
+    returns, called with their values (`make`'s parameters are the options' names).
+
+    The options are listed where the group's decorator stands, in the order given; `make`
+    runs when the command is invoked, before its body (it may `fail`).
+    """
+    names = tuple(inspect.signature(make).parameters)
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)  # with the options already added below this one
+        def command(**values: Any) -> Any:
+            given = {key: values.pop(key) for key in names}
+            return func(**values, **{name: make(**given)})
+
+        decorated: Callable[..., Any] = command
+        for option in reversed(options):
+            decorated = option(decorated)
+        return decorated
+
+    return decorate

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from engine.cli.common import (
     fail,
     load_channels,
     load_rules,
+    option_group,
     rules_option,
     seconds,
 )
@@ -30,87 +32,184 @@ from engine.web.dashboard import (
 )
 
 if TYPE_CHECKING:
+    from engine.packs.rule import RuleSet
     from engine.supervise.preset import Preset
+    from engine.supervise.supervisor import RestartPolicy
+    from engine.supervise.wiring import Alerting
+
+
+def dashboard_options(
+    dashboard_port: int, no_dashboard: bool, dashboard_bind: str, dashboard_token: str
+) -> DashboardOptions:
+    """The dashboard's four options as one; a bind beyond loopback without a token fails."""
+    if not no_dashboard and not dashboard_token and not is_loopback(dashboard_bind):
+        fail(
+            [
+                f"--dashboard-bind {dashboard_bind}: anyone who can reach this address would "
+                "see the dashboard; set a token with --dashboard-token or "
+                "RLSWARM_DASHBOARD_TOKEN (or bind 127.0.0.1 and use an SSH tunnel)"
+            ]
+        )
+    port = None if no_dashboard else dashboard_port
+    return DashboardOptions(port, dashboard_bind, dashboard_token or None)
+
+
+dashboard_group = option_group(
+    "dashboard",
+    dashboard_options,
+    click.option(
+        "--dashboard-port",
+        type=click.IntRange(0, 65535),
+        envvar=PORT_ENV,
+        show_envvar=True,
+        default=DEFAULT_PORT,
+        show_default=True,
+        help="Port of the live dashboard and /metrics (0: any free port).",
+    ),
+    click.option("--no-dashboard", is_flag=True, help="Serve no dashboard and no /metrics."),
+    click.option(
+        "--dashboard-bind",
+        default=DEFAULT_BIND,
+        show_default=True,
+        metavar="ADDR",
+        help="Address to listen on; any but loopback needs --dashboard-token.",
+    ),
+    click.option(
+        "--dashboard-token",
+        envvar=TOKEN_ENV,
+        show_envvar=True,
+        default="",
+        metavar="TOKEN",
+        help="Require this token on every request (Bearer header or ?token=).",
+    ),
+)
 
 
 def node_and_dashboard(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--node and the dashboard's options, shared by `run` and `watch`."""
-    options = [
-        click.option(
-            "--node",
-            envvar=NODE_ENV,
-            show_envvar=True,
-            default="",
-            help="This node's name in alerts, the dashboard and /metrics (default: host name).",
-        ),
-        click.option(
-            "--dashboard-port",
-            type=click.IntRange(0, 65535),
-            envvar=PORT_ENV,
-            show_envvar=True,
-            default=DEFAULT_PORT,
-            show_default=True,
-            help="Port of the live dashboard and /metrics (0: any free port).",
-        ),
-        click.option("--no-dashboard", is_flag=True, help="Serve no dashboard and no /metrics."),
-        click.option(
-            "--dashboard-bind",
-            default=DEFAULT_BIND,
-            show_default=True,
-            metavar="ADDR",
-            help="Address to listen on; any but loopback needs --dashboard-token.",
-        ),
-        click.option(
-            "--dashboard-token",
-            envvar=TOKEN_ENV,
-            show_envvar=True,
-            default="",
-            metavar="TOKEN",
-            help="Require this token on every request (Bearer header or ?token=).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def dashboard_options(no_dashboard: bool, port: int, bind: str, token: str) -> DashboardOptions:
-    if not no_dashboard and not token and not is_loopback(bind):
-        fail(
-            [
-                f"--dashboard-bind {bind}: anyone who can reach this address would see the "
-                "dashboard; set a token with --dashboard-token or RLSWARM_DASHBOARD_TOKEN "
-                "(or bind 127.0.0.1 and use an SSH tunnel)"
-            ]
-        )
-    return DashboardOptions(None if no_dashboard else port, bind, token or None)
+    """--node and the dashboard's options, shared by `run` and `watch`: the command
+    receives `node` and `dashboard` (a `DashboardOptions`)."""
+    node = click.option(
+        "--node",
+        envvar=NODE_ENV,
+        show_envvar=True,
+        default="",
+        help="This node's name in alerts, the dashboard and /metrics (default: host name).",
+    )
+    return node(dashboard_group(func))
 
 
 def node_name(node: str) -> str:
     return node.strip() or socket.gethostname()
 
 
-def choose_preset(
-    command: Sequence[str],
-    name: str | None,
-    off: bool,
-    answers: Sequence[str],
-    keeps: Sequence[str],
-) -> Preset:
+def alerting(
+    rules: RuleSet,
+    channels_file: Path,
+    project: str,
+    node: str,
+    dashboard: DashboardOptions,
+    verbose: bool = False,
+) -> Alerting:
+    """What `run` and `watch` hand the session alike (the channels are loaded here)."""
+    from engine.supervise.wiring import Alerting
+
+    channels = load_channels(channels_file, project)
+    return Alerting(rules, channels, node_name(node), dashboard, verbose)
+
+
+def restart_policy(restart: str, max_restarts: int, within: float, backoff: float) -> RestartPolicy:
+    from engine.supervise.supervisor import RestartPolicy
+
+    return RestartPolicy(restart, max_restarts, within, backoff)
+
+
+restart_group = option_group(
+    "restart",
+    restart_policy,
+    click.option(
+        "--restart",
+        type=click.Choice(["never", "on-failure", "always"]),
+        default="never",
+        show_default=True,
+        help="Restart the command when it exits.",
+    ),
+    click.option("--max-restarts", default=5, show_default=True, help="Restart budget..."),
+    click.option(
+        "--within",
+        default="1h",
+        show_default=True,
+        callback=seconds,
+        help="...within this window; running out is a critical alert.",
+    ),
+    click.option(
+        "--backoff",
+        default="10s",
+        show_default=True,
+        callback=seconds,
+        help="First restart delay; doubles up to 5m.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PresetChoice:
+    """The preset options as given; `choose_preset` makes the preset once the command is known."""
+
+    name: str | None = None  # --preset NAME|FILE
+    off: bool = False  # --no-preset
+    answers: Sequence[str] = ()  # --answer 'REGEX=>TEXT'
+    keeps: Sequence[str] = ()  # --keep GLOB
+
+
+def preset_choice(
+    preset_name: str | None, no_preset: bool, answers: Sequence[str], keeps: Sequence[str]
+) -> PresetChoice:
+    return PresetChoice(preset_name, no_preset, answers, keeps)
+
+
+preset_group = option_group(
+    "preset",
+    preset_choice,
+    click.option(
+        "--preset",
+        "preset_name",
+        metavar="NAME|FILE",
+        help="Answers to the launcher's questions, files to keep, logs to follow "
+        "(default: 'rlswarm' for run_rl_swarm.sh).",
+    ),
+    click.option("--no-preset", is_flag=True, help="Apply no preset, even to run_rl_swarm.sh."),
+    click.option(
+        "--answer",
+        "answers",
+        multiple=True,
+        metavar="'REGEX=>TEXT'",
+        help="Type TEXT and Enter when the output shows REGEX (repeatable).",
+    ),
+    click.option(
+        "--keep",
+        "keeps",
+        multiple=True,
+        metavar="GLOB",
+        help="Keep these files across restarts (put back if deleted).",
+    ),
+)
+
+
+def choose_preset(command: Sequence[str], choice: PresetChoice) -> Preset:
     """The preset asked for (or the one the command implies), with the command line's extras."""
     from engine.authoring import report
     from engine.supervise import preset as preset_mod
 
     try:
-        name = None if off else (name or preset_mod.for_command(command))
+        name = None if choice.off else (choice.name or preset_mod.for_command(command))
         base = preset_mod.load(name) if name else preset_mod.Preset()
         extra = []
-        for item in answers:
+        for item in choice.answers:
             if "=>" not in item:
                 fail([f"--answer '{item}': write it as 'REGEX=>TEXT'"])
             prompt, text = item.split("=>", 1)
             extra.append(preset_mod.parse_answer(prompt, text))
-        return preset_mod.combine(base, extra, keeps)
+        return preset_mod.combine(base, extra, choice.keeps)
     except ConfigError as exc:
         fail(report.problems_text(exc.problems))
 
@@ -118,28 +217,7 @@ def choose_preset(
 @click.command("run", context_settings={"allow_interspersed_args": False})
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @rules_option
-@click.option(
-    "--restart",
-    type=click.Choice(["never", "on-failure", "always"]),
-    default="never",
-    show_default=True,
-    help="Restart the command when it exits.",
-)
-@click.option("--max-restarts", default=5, show_default=True, help="Restart budget...")
-@click.option(
-    "--within",
-    default="1h",
-    show_default=True,
-    callback=seconds,
-    help="...within this window; running out is a critical alert.",
-)
-@click.option(
-    "--backoff",
-    default="10s",
-    show_default=True,
-    callback=seconds,
-    help="First restart delay; doubles up to 5m.",
-)
+@restart_group
 @click.option(
     "--grace",
     default="10s",
@@ -156,28 +234,7 @@ def choose_preset(
 )
 @click.option("--watch", "watch_files", multiple=True, help="Also tail this log file (glob ok).")
 @click.option("--no-patch", is_flag=True, help="Do not inject the probe and accelerate fix.")
-@click.option(
-    "--preset",
-    "preset_name",
-    metavar="NAME|FILE",
-    help="Answers to the launcher's questions, files to keep, logs to follow "
-    "(default: 'rlswarm' for run_rl_swarm.sh).",
-)
-@click.option("--no-preset", is_flag=True, help="Apply no preset, even to run_rl_swarm.sh.")
-@click.option(
-    "--answer",
-    "answers",
-    multiple=True,
-    metavar="'REGEX=>TEXT'",
-    help="Type TEXT and Enter when the output shows REGEX (repeatable).",
-)
-@click.option(
-    "--keep",
-    "keeps",
-    multiple=True,
-    metavar="GLOB",
-    help="Keep these files across restarts (put back if deleted).",
-)
+@preset_group
 @click.option(
     "--dry-run", is_flag=True, help="Evaluate and print; write no journal, act on nothing."
 )
@@ -197,52 +254,41 @@ def choose_preset(
 def run_command(
     command: tuple[str, ...],
     rules: tuple[Path, ...],
-    restart: str,
-    max_restarts: int,
-    within: float,
-    backoff: float,
+    restart: RestartPolicy,
     grace: float,
     interval: float,
     watch_files: tuple[str, ...],
     no_patch: bool,
-    preset_name: str | None,
-    no_preset: bool,
-    answers: tuple[str, ...],
-    keeps: tuple[str, ...],
+    preset: PresetChoice,
     dry_run: bool,
     demo_fault: str | None,
     channels_file: Path,
     project: str,
     verbose: bool,
     node: str,
-    dashboard_port: int,
-    no_dashboard: bool,
-    dashboard_bind: str,
-    dashboard_token: str,
+    dashboard: DashboardOptions,
 ) -> None:
     """Run COMMAND under supervision (after `--`); with none, the built-in demo training."""
     from engine.supervise import session as app
-    from engine.supervise.supervisor import RestartPolicy, RunOptions
+    from engine.supervise.supervisor import RunOptions
 
-    board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
     demo = not command
     if demo_fault and not demo:
         fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
     rule_set = load_rules(app.rule_paths(rules, demo))
     command_line = list(command) or app.demo_command(demo_fault)
-    chosen = choose_preset(command_line, preset_name, no_preset, answers, keeps)
     opts = RunOptions(
         command=command_line,
-        preset=chosen,
-        restart=RestartPolicy(restart, max_restarts, within, backoff),
+        preset=choose_preset(command_line, preset),
+        restart=restart,
         grace=grace,
         interval=interval,
         watch=list(watch_files),
         patch=not no_patch,
         dry_run=dry_run,
     )
-    channels = load_channels(channels_file, project)
-    sys.exit(app.run(rule_set, channels, opts, verbose, node_name(node), board))
+    shared = alerting(rule_set, channels_file, project, node, dashboard, verbose)
+    sys.exit(app.run(shared, opts))
 
 
 @click.command("watch")
@@ -267,18 +313,10 @@ def watch_command(
     channels_file: Path,
     project: str,
     node: str,
-    dashboard_port: int,
-    no_dashboard: bool,
-    dashboard_bind: str,
-    dashboard_token: str,
+    dashboard: DashboardOptions,
 ) -> None:
     """Follow log files written by a process started elsewhere, from their end."""
     from engine.supervise import session as app
 
-    board = dashboard_options(no_dashboard, dashboard_port, dashboard_bind, dashboard_token)
-    rule_set = load_rules(rules)
-    channels = load_channels(channels_file, project)
-    state_dir = Path(".rlswarm")
-    sys.exit(
-        app.watch(rule_set, channels, files, interval, state_dir, dry_run, node_name(node), board)
-    )
+    shared = alerting(load_rules(rules), channels_file, project, node, dashboard)
+    sys.exit(app.watch(shared, app.WatchOptions(files, interval, dry_run)))

@@ -1,4 +1,9 @@
-"""A whole `run` or `watch`, from start to summary: the wiring, the sources, the supervisor."""
+"""A whole `run` or `watch`, from start to summary: the wiring, the sources, the supervisor.
+
+Threads started here: `every` (`watch`'s metrics every `interval`); the tailer, the
+probe listener, the supervisor and the wiring start their own. Times given to the
+sources are wall-clock times (`time.time`).
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,31 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from engine.durations import format_duration
 from engine.model import Action, Decision, Sample
-from engine.notify.channels import ChannelSet
 from engine.packs import loader as packs
-from engine.packs.rule import RuleSet
 from engine.supervise.pipeline import Pipeline
 from engine.supervise.sources.metrics import Sampler
 from engine.supervise.sources.probe import ProbeListener
 from engine.supervise.sources.tail import Tailer
 from engine.supervise.supervisor import RunOptions, Supervisor, install_signals, wait_for_signal
-from engine.supervise.wiring import Stack, build
-from engine.web.dashboard import DashboardOptions
+from engine.supervise.wiring import Alerting, Stack, build
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 DEMO_SCRIPT = DEMO_DIR / "train.py"
 DEMO_RULES = DEMO_DIR / "demo.yaml"
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    files: Sequence[str]  # paths or globs, followed from their end
+    interval: float = 10.0  # how often the host's metrics are sampled
+    dry_run: bool = False  # alerts printed, not delivered
+    state_dir: Path = Path(".rlswarm")
 
 
 def demo_command(fault: str | None) -> list[str]:
@@ -41,38 +53,25 @@ def rule_paths(given: Sequence[Path], demo: bool) -> list[Path]:
 
 def _quick_exit() -> None:
     """At interpreter exit, skip Python's final garbage collections over everything `run`
-    loaded (about 70,000 objects of apprise, aiohttp...: 0.15-0.2 s for nothing, the
-    process is ending); modules are still torn down and the standard streams flushed."""
+    loaded (Apprise, aiohttp...: time spent for nothing, the process is ending; see
+    bench/README.md); modules are still torn down and the standard streams flushed."""
     atexit.unregister(gc.freeze)
     atexit.register(gc.freeze)
 
 
-def run(
-    rules: RuleSet,
-    channels: ChannelSet,
-    opts: RunOptions,
-    verbose: bool = False,
-    node: str = "",
-    dashboard: DashboardOptions | None = None,
-) -> int:
+def run(alerting: Alerting, opts: RunOptions) -> int:
     """Supervise `opts.command`; returns the exit code `run` should exit with."""
     _quick_exit()
-    supervisor: list[Supervisor] = []
-
-    def on_action(action: Action, decision: Decision) -> None:
-        supervisor[0].request(action, decision)
-
-    stack = build(
-        rules, channels, opts.state_dir, opts.dry_run, on_action, verbose, node, "run", dashboard,
-        defer=True,  # delivery and the dashboard are set up while the training starts
-    )  # fmt: skip
+    # delivery and the dashboard are set up while the training starts
+    stack = build(alerting, opts.state_dir, opts.dry_run, "run", defer=True)
     probe = ProbeListener(stack.pipeline.post_probe, time.time)
     watch = [*opts.watch, *opts.preset.watch]
     tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
+    supervisor = Supervisor(opts, stack.pipeline, stack.terminal, probe.path)
+    stack.pipeline.on_action = supervisor.request
     if tailer:
         tailer.start()
-    supervisor.append(Supervisor(opts, stack.pipeline, stack.terminal, probe.path))
-    install_signals(supervisor[0].on_signal)
+    install_signals(supervisor.on_signal)
     if opts.preset.name or opts.preset.answers:
         preset = opts.preset
         stack.notice(
@@ -80,19 +79,18 @@ def run(
             f"keeping {', '.join(preset.keep) or 'nothing'}, "
             f"following {', '.join(preset.watch) or 'no files'}"
         )
+    rules, channels = alerting.rules, alerting.channels
     names = ", ".join(c.name for c in channels.channels if c.enabled)
     stack.notice(
         f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"
     )
-    summary = supervisor[0].run()
+    summary = supervisor.run()
     if tailer:
         tailer.stop()
     probe.close()
     extra = stack.close()
-    for line in (
-        summary_lines(stack.pipeline, summary.exit_code, summary.runtime_s, summary.restarts, opts)
-        + extra
-    ):
+    code, runtime, restarts = summary.exit_code, summary.runtime_s, summary.restarts
+    for line in summary_lines(stack.pipeline, code, runtime, restarts, opts) + extra:
         stack.notice(line)
     return summary.exit_code
 
@@ -136,33 +134,19 @@ def _alert_line(sent: Sequence[Decision]) -> str:
     return f"alerts: {counts or 'only resolutions'} ({rules})"
 
 
-def watch(
-    rules: RuleSet,
-    channels: ChannelSet,
-    files: Sequence[str],
-    interval: float,
-    state_dir: Path,
-    dry_run: bool = False,
-    node: str = "",
-    dashboard: DashboardOptions | None = None,
-) -> int:
-    """Follow `files` (and the host's metrics) until interrupted."""
+def watch(alerting: Alerting, opts: WatchOptions) -> int:
+    """Follow `opts.files` (and the host's metrics) until interrupted."""
     _quick_exit()
-    notices: list[Stack] = []
-
-    def on_action(action: Action, decision: Decision) -> None:
-        notices[0].notice(
-            f"rule '{decision.rule}' asks to {action.value}; `watch` started "
-            "nothing, so nothing is done"
-        )
-
-    stack = build(rules, channels, state_dir, dry_run, on_action, False, node, "watch", dashboard)
-    notices.append(stack)
-    tailer = Tailer(files, stack.pipeline.post_chunk, time.time)
+    stack = build(alerting, opts.state_dir, opts.dry_run, "watch")
+    stack.pipeline.on_action = partial(_nothing_is_done, stack)
+    tailer = Tailer(opts.files, stack.pipeline.post_chunk, time.time)
     tailer.start()
     sampler = Sampler(disk_path=os.getcwd())
-    stack.notice(f"{len(rules.enabled)} rules loaded; watching {', '.join(files)} (Ctrl-C stops)")
-    stop = every(interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
+    stack.notice(
+        f"{len(alerting.rules.enabled)} rules loaded; watching {', '.join(opts.files)} "
+        "(Ctrl-C stops)"
+    )
+    stop = every(opts.interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
     wait_for_signal()
     stop()
     tailer.stop()
@@ -174,6 +158,14 @@ def watch(
     ]:
         stack.notice(line)
     return 0
+
+
+def _nothing_is_done(stack: Stack, action: Action, decision: Decision) -> None:
+    """`watch`'s answer to a rule's action: it started nothing, so it does nothing."""
+    stack.notice(
+        f"rule '{decision.rule}' asks to {action.value}; `watch` started "
+        "nothing, so nothing is done"
+    )
 
 
 def every(seconds: float, action: Callable[[], None]) -> Callable[[], None]:

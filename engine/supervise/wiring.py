@@ -1,13 +1,17 @@
 """What `run` and `watch` share: the terminal, the pipeline, delivery and the dashboard.
 
 `build` makes the engine and the pipeline at once, and starts the pipeline once its
-sinks and observer are attached. Those take a few tenths of a second (Apprise and its
-plugins, aiohttp for the dashboard); with `defer=True` (`run`) they are attached in a
-thread while the training starts, so its output passes through from the first byte and
-waits in the pipeline's queue meanwhile: at start-up only, the first lines are evaluated
-that much later; nothing is lost or reordered. The outbox is opened first, so a state
-directory that cannot hold it stops `run` before the child starts. If attaching fails,
-alerts are printed on the terminal instead, with a notice saying why.
+sinks and observer are attached. Attaching them loads Apprise and its plugins, and
+aiohttp for the dashboard, which takes long enough to notice; with `defer=True`
+(`run`) they are attached in a thread (`setup`) while the training starts, so its
+output passes through from the first byte and waits in the pipeline's queue
+meanwhile: at start-up only, the first lines are evaluated that much later; nothing
+is lost or reordered. The outbox is opened first, so a state directory that cannot
+hold it stops `run` before the child starts. If attaching fails, alerts are printed
+on the terminal instead, with a notice saying why.
+
+Who acts on a rule's action is attached by the caller (`run`: the supervisor), once
+it exists: `Pipeline.on_action`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,11 +30,11 @@ from engine.core.engine import Engine
 from engine.logs.skim import Lookout
 from engine.match.cache import default_dir
 from engine.match.prefilter import accelerated
-from engine.model import Decision
+from engine.model import Action, Decision
 from engine.notify.channels import ChannelSet
 from engine.notify.outbox import Outbox
 from engine.packs.rule import RuleSet
-from engine.supervise.pipeline import ActionRequest, Pipeline
+from engine.supervise.pipeline import Pipeline
 from engine.supervise.sources.child import Terminal
 from engine.web.dashboard import DashboardOptions
 
@@ -39,6 +44,19 @@ if TYPE_CHECKING:
 
 PREFIX = "[rlswarm-rules]"  # as engine.notify.builtin.PREFIX, without importing Apprise
 DRAIN_S = 10.0
+NO_DASHBOARD = DashboardOptions(None)
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """What `run` and `watch` are given alike: the rules, where their alerts go, and how
+    this node shows itself."""
+
+    rules: RuleSet
+    channels: ChannelSet
+    node: str = ""  # this node's name in alerts, the dashboard and /metrics ("": host name)
+    dashboard: DashboardOptions = NO_DASHBOARD
+    verbose: bool = False  # decisions that send nothing are noticed too
 
 
 def _is_tty(fd: int) -> bool:
@@ -58,7 +76,7 @@ class Stack:
     setup: threading.Thread | None = None  # attaching the sinks, while the child starts
 
     def notice(self, text: str) -> None:
-        self.terminal.notice(self.terminal.stderr_fd, f"{PREFIX} {text}")
+        _notice(self.terminal, text)
 
     def close(self) -> list[str]:
         """Stop evaluating, give delivery a moment; returns what the summary should add."""
@@ -79,15 +97,17 @@ class Stack:
         return []
 
 
+def _notice(terminal: Terminal, text: str) -> None:
+    terminal.notice(terminal.stderr_fd, f"{PREFIX} {text}")
+
+
 @dataclass(frozen=True)
 class Setting:
     """What attaching the sinks needs to know."""
 
-    rules: RuleSet
-    channels: ChannelSet
+    alerting: Alerting
     host: str
     mode: str
-    dashboard: DashboardOptions
     outbox: Outbox | None  # None: --dry-run
 
 
@@ -102,32 +122,29 @@ class TerminalSink:
 
 
 def build(
-    rules: RuleSet,
-    channels: ChannelSet,
+    alerting: Alerting,
     state_dir: Path,
-    dry_run: bool,
-    on_action: ActionRequest,
-    verbose: bool = False,
-    node: str = "",
+    dry_run: bool = False,
     mode: str = "run",
-    dashboard: DashboardOptions | None = None,
     defer: bool = False,
 ) -> Stack:
-    host = node or socket.gethostname()
+    """The stack for `mode` ("run" or "watch"), its outbox in `state_dir` (none when
+    `dry_run`: alerts are printed); with `defer`, the sinks are attached in a thread."""
+    rules, channels = alerting.rules, alerting.channels
+    host = alerting.node or socket.gethostname()
     matcher = accelerated(rules.patterns, default_dir())
     engine = Engine(rules, host=host, project=channels.project, matcher=matcher)
     lookout = Lookout(matcher, rules.silence_gap, rules.context)
     outbox, trouble = (None, None) if dry_run else Outbox.open(state_dir / "outbox.sqlite")
-    notices: list[Callable[[str], None]] = []
+    terminal = Terminal()
     pipeline = Pipeline(
-        engine, [], lambda text: notices[0](text), on_action, time.time, verbose=verbose,
-        lookout=lookout,
+        engine, [], partial(_notice, terminal), _no_one_acts, time.time,
+        verbose=alerting.verbose, lookout=lookout,
     )  # fmt: skip
-    stack = Stack(Terminal(), pipeline, state_dir)
-    notices.append(stack.notice)
+    stack = Stack(terminal, pipeline, state_dir)
     if trouble:
         stack.notice(trouble)
-    setting = Setting(rules, channels, host, mode, dashboard or DashboardOptions(None), outbox)
+    setting = Setting(alerting, host, mode, outbox)
     if defer:
         stack.setup = threading.Thread(
             target=_attach, args=(stack, setting), name="setup", daemon=True
@@ -136,6 +153,11 @@ def build(
     else:
         _attach(stack, setting)
     return stack
+
+
+def _no_one_acts(action: Action, decision: Decision) -> None:
+    """`Pipeline.on_action` until the caller attaches its own (an internal error if called)."""
+    raise RuntimeError(f"rule '{decision.rule}' asks to {action.value} before anyone can act")
 
 
 def _attach(stack: Stack, setting: Setting) -> None:
@@ -158,7 +180,7 @@ def _sinks(stack: Stack, setting: Setting) -> None:
     from engine.notify.delivery import Delivery, PrintSink
     from engine.web.dashboard import open_board
 
-    terminal, pipeline, channels = stack.terminal, stack.pipeline, setting.channels
+    terminal, pipeline, channels = stack.terminal, stack.pipeline, setting.alerting.channels
     say = terminal.notice
     colour = _is_tty(terminal.stderr_fd)
     builtin_channels.set_console(lambda text: say(terminal.stderr_fd, text), colour)
@@ -171,8 +193,9 @@ def _sinks(stack: Stack, setting: Setting) -> None:
         pipeline.sinks.append(stack.delivery)
     engine = pipeline.engine
     counts = stack.delivery.counts if stack.delivery is not None else None
+    alerting = setting.alerting
     board = open_board(
-        setting.dashboard, setting.rules, engine, channels, setting.host, setting.mode,
+        alerting.dashboard, alerting.rules, engine, channels, setting.host, setting.mode,
         stack.notice, counts,
     )  # fmt: skip
     if board is not None:
