@@ -67,13 +67,15 @@ class Pump:
         clock: Callable[[], float],
         rest: float = REST_S,
         name: str = "pump",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._streams = {s.fd: s for s in streams}
         self._write, self._on_chunk, self._keep, self._clock = write, on_chunk, keep, clock
+        self._monotonic = monotonic
         self.rest = rest
         self.failures = 0  # callbacks that raised (the output went on regardless)
         self.rests = 0  # rests taken: with the wake-ups, what the coalescing saves
-        self._window = (time.monotonic(), 0)  # since the last rest began: (when, bytes read)
+        self._window = (monotonic(), 0)  # since the last rest began: (when, bytes read)
         self._hurry = False
         self._wake_r, self._wake_w = os.pipe()
         self._wake_lock = threading.Lock()
@@ -124,7 +126,7 @@ class Pump:
         fd = next((fd for fd, (n, _) in read.items() if n > 0 and fd in self._streams), None)
         if self._hurry or fd is None or any(more for _, more in read.values()):
             return None  # nothing came, or more is waiting: read on without a rest
-        now = time.monotonic()
+        now = self._monotonic()
         capacity = self._streams[fd].capacity
         if 2 * size > capacity:
             # half the pipe came: the output got faster than the last rest allowed for (and,
