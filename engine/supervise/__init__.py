@@ -7,6 +7,27 @@ and restarts the child. `wiring` builds and attaches those parts (terminal, pipe
 delivery, dashboard); `session` runs a whole `run` or `watch` from start to summary;
 `preset` holds a launcher's answers, kept files and logs (built in: `presets/`).
 
+Threads, by the module that starts them, and the clocks they read. `clock` is wall
+time (`time.time`), the time on every observation; `monotonic` times waits. Each
+takes its clock as a parameter where tests may want to drive it.
+
+    main             `supervisor.Supervisor.run`: the supervision loop (monotonic: the
+                     grace, keeping files, the back-off; `Child.stop_tree` too); for
+                     `watch`, `supervisor.wait_for_signal`
+    exit-PID         `supervisor`, one per child: wakes the loop when the child exits
+    sampler          `supervisor`: the metrics every `interval` (clock)
+    stdin            `supervisor`: our stdin forwarded to the current child
+    pump-PID         `sources.pump`, one per child: its output relayed (clock for the
+                     chunks, monotonic for the rests)
+    tailer           `sources.tail`: followed files (clock)
+    probe-listener   `sources.probe`: the probe's messages (clock)
+    pipeline         `pipeline`: the one thread that feeds the Engine (clock for ticks)
+    setup            `wiring`: delivery and the dashboard attached while `run` starts
+    every            `session`: `watch`'s metrics every `interval` (clock)
+    send-CHANNEL     `engine.notify.delivery` (started by `wiring`), one per channel (clock)
+    dashboard        `engine.web.server` (started by `wiring`): the HTTP server; the
+                     publisher it serves runs in the pipeline thread (monotonic)
+
 May import: model, errors, vocabulary, durations, packs, match, core, logs, notify, web,
     probe
 """

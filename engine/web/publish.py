@@ -1,12 +1,12 @@
 """From the pipeline thread to the server thread: the status model fed, immutable views published.
 
 `Publisher` is the pipeline's observer: it runs in the pipeline thread, feeds
-the `Status`, and at most a few times a second (at once after an alert)
-replaces `Latest.view` with a new immutable `View`: the snapshot already
-encoded as JSON and scrubbed, and the totals /metrics needs. The server
-thread only reads `Latest.view` (one reference, swapped whole), so nothing it
-does can hold up evaluation; a failure here is reported once and the
-dashboard keeps its last view, while the rules go on.
+the `Status`, and, once `EVERY_S` has passed since the last view (`URGENT_S` when
+an alert or news of the training comes), replaces `Latest.view` with a new
+immutable `View`: the snapshot already encoded as JSON and scrubbed, and the
+totals /metrics needs. The server thread only reads `Latest.view` (one reference,
+swapped whole), so nothing it does can hold up evaluation; a failure here is
+reported once and the dashboard keeps its last view, while the rules go on.
 """
 
 from __future__ import annotations

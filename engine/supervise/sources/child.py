@@ -3,10 +3,10 @@
 One pump thread (`engine.supervise.sources.pump`) writes what it reads from either
 output stream to our own at once (a prompt without a newline included),
 appends it to the capture, and only then hands a copy to the observation path
-through a callback that must not block; a trickle is coalesced for at most
-40 ms. Our stdin is forwarded to the child.
+through a callback that must not block; a trickle is coalesced for at most the
+pump's `REST_S`. The child's stdin is a pseudo-terminal; `send_input` types on it.
 
-The child's output pipes are made 1 MiB deep where the system allows it (Linux),
+The child's output pipes are made `PIPE_SIZE` deep where the system allows it (Linux),
 so that a child printing fast never waits on a pump that is briefly busy.
 """
 
@@ -234,13 +234,13 @@ class Child:
 
 def _deepen(fd: int) -> int:
     """Give a pipe a `PIPE_SIZE` buffer where the system has the call (Linux) and allows it;
-    returns the pipe's capacity (64 KiB where it cannot be told)."""
+    returns the pipe's capacity (`DEFAULT_PIPE` where it cannot be told)."""
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if set_size is None:
         return DEFAULT_PIPE
     try:
         return int(fcntl.fcntl(fd, set_size, PIPE_SIZE))
-    except OSError:  # above /proc/sys/fs/pipe-max-size, or the user's pipe quota: keep 64 KiB
+    except OSError:  # above /proc/sys/fs/pipe-max-size, or the user's pipe quota: keep it
         return DEFAULT_PIPE
 
 

@@ -4,15 +4,15 @@ Each read is written to our own stream at once, appended to the capture, and
 only then handed to the observation path through a callback that must not block.
 
 Output is coalesced: after a read, the pump rests a moment on that stream and
-takes what came meanwhile in one go, so a training printing 100 times a second
-wakes it (and, through one chunk per wake, the rules) 25 times a second, not 100.
-A rest lasts `rest` seconds (`REST_S`, 40 ms: below what a person notices at a
-terminal, and under the 50 ms allowed between a line and its alert), or less when
-the output comes fast: never so long that, at the rate seen since the last rest
-began, the pipe would fill beyond a quarter (`PIPE_SHARE`), nor longer than twice
-that time (`RAMP`); when the rate is too high for a rest of 2 ms, there is none.
-A flood is thus taken a few hundred kilobytes at a time, without ever waiting
-on us, and nothing waits longer than `rest`:
+takes what came meanwhile in one go, so a training that prints often wakes it (and,
+through one chunk per wake, the rules) once per rest, not once per write. A rest
+lasts `rest` seconds (`REST_S`: below what a person notices at a terminal, and
+within the alert-latency bound of bench/README.md), or less when the output comes
+fast: never so long that, at the rate seen since the last rest began, the pipe would
+fill beyond `1 / PIPE_SHARE`, nor longer than `RAMP` times that time; when the rate
+is too high for a rest of `MIN_REST_S`, there is none.
+A flood is thus taken in large reads, without the child ever waiting on us, and
+nothing waits longer than `rest`:
 
 - a write after a quiet spell finds the pump blocked in `poll`, so it is relayed
   (and evaluated) at once;
@@ -23,7 +23,10 @@ on us, and nothing waits longer than `rest`:
   and after `hurry()` the pump no longer rests.
 
 A child that starts a flood during a full rest (right after a quiet spell) may
-wait for the rest's end once, when the pipe (1 MiB on Linux) is full.
+wait for the rest's end once, when its pipe is full.
+
+The thread (`name`, `pump-PID` for a child) starts with the pump. Chunks are stamped
+with `clock` (wall time, as observations are); rests are measured with `monotonic`.
 """
 
 from __future__ import annotations
