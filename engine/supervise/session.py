@@ -36,6 +36,8 @@ DEMO_RULES = DEMO_DIR / "demo.yaml"
 
 @dataclass(frozen=True)
 class WatchOptions:
+    """What `watch` follows, how often it samples, where its outbox is (if it has one)."""
+
     files: Sequence[str]  # paths or globs, followed from their end
     interval: float = 10.0  # how often the host's metrics are sampled
     dry_run: bool = False  # alerts printed, not delivered

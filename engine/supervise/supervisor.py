@@ -134,7 +134,7 @@ class ChildOutput:
         self._known.set()
 
     def on_chunk(self, source: str, t: float, data: bytes) -> None:
-        """Each read of the pump (in its thread; never blocks, but for an answer's wait)."""
+        """Each read of the pump, in its thread: blocks only while an answer waits for `known`."""
         self._answerer.feed(source, data)
         self._pipeline.post_chunk(source, t, data)
 
