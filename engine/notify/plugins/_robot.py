@@ -1,20 +1,24 @@
-"""Helpers shared by the group-robot plugins (DingTalk, WeCom, Feishu/Lark): the request value,
-fitting text to a byte budget, telling whether a body already starts with its title, sending.
+"""Helpers shared by the group-robot plugins (DingTalk, WeCom, Feishu/Lark): the request value
+(from :mod:`_http`), fitting text to a byte budget, telling whether a body already starts with its
+title, sending.
 
 Everything but :func:`post` and :func:`failed` (which send and log) is pure.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+
+from engine.notify.plugins import _http
+from engine.notify.plugins._http import Notifier
+from engine.notify.plugins._http import Request as Request  # the robots' name for it
+from engine.notify.plugins._http import compact_json as compact_json  # likewise
 
 JSON_UTF8 = "application/json; charset=utf-8"
 CUT = "\n... (cut to fit: {n} more bytes)"  # as the renderer marks its own cuts
@@ -23,21 +27,6 @@ SNIPPET = 200  # characters of a vendor's error text kept in a log line
 
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s+|$)")
 _TAG = re.compile(r"\[[^\]]*\]\s*")
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request, exactly as it goes on the wire."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def compact_json(payload: Any) -> bytes:
-    """UTF-8 JSON without spaces; non-ASCII stays literal (3 bytes for CJK, not 6 or 12)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def json_post(url: str, payload: Any) -> Request:
@@ -143,37 +132,20 @@ def where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def post(notifier: Any, request: Request, secrets: Iterable[str | None]) -> Any:
-    """Send `request` with the notifier's timeouts and no redirects; the response, or None
-    (logged as a warning, secrets redacted) when the request itself fails."""
-    notifier.throttle()
-    try:
-        return requests.request(
-            request.method,
-            request.url,
-            data=request.body,
-            headers=request.headers,
-            timeout=notifier.request_timeout,
-            verify=notifier.verify_certificate,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
+def post(
+    notifier: Notifier, request: Request, secrets: Iterable[str | None]
+) -> requests.Response | None:
+    """Send `request` as :func:`_http.post` does; the response, or None when the request itself
+    fails, logged as ``request to {scheme://host[:port]} failed: {error}``, secrets redacted."""
+
+    def failure(exc: requests.RequestException) -> str:
         detail = redact(f"{type(exc).__name__}: {exc}", secrets)
-        notifier.logger.warning(
-            f"{notifier.service_name}: request to {where(request.url)} failed: {detail}"
-        )
-        return None
+        return f"request to {where(request.url)} failed: {detail}"
+
+    return _http.post(notifier, request, failure)
 
 
-def reply_json(response: Any) -> Any:
-    """The response body as JSON, or None when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def failed(notifier: Any, why: str, secrets: Iterable[str | None]) -> bool:
+def failed(notifier: Notifier, why: str, secrets: Iterable[str | None]) -> bool:
     """Log, as a warning with secrets redacted, why the message was not delivered; False."""
     notifier.logger.warning(f"{notifier.service_name}: {redact(why, secrets)}")
     return False

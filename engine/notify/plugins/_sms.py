@@ -1,4 +1,5 @@
-"""Small helpers shared by the SMS plugins: text fitting, phone lists, endpoint overrides."""
+"""Small helpers shared by the SMS plugins: text fitting, phone lists, endpoint overrides,
+sending (through :mod:`_http`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import requests
+
+from engine.notify.plugins import _http
+from engine.notify.plugins._http import Notifier, Request
 
 _DELIMITERS = re.compile(r"[\s,;/]+")
 _PHONE = re.compile(r"\+?\d{5,20}")
@@ -68,7 +72,7 @@ def batches(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def collect_phones(
-    targets: str | Iterable[str] | None, normalize: Callable[[str], str], notifier: Any
+    targets: str | Iterable[str] | None, normalize: Callable[[str], str], notifier: Notifier
 ) -> list[str]:
     """Distinct valid phone numbers from `targets`, each passed through `normalize`; invalid
     entries are dropped with a warning on the notifier's logger."""
@@ -82,28 +86,8 @@ def collect_phones(
     return phones
 
 
-def post(notifier: Any, url: str, headers: dict[str, str], data: bytes | None = None) -> Any:
-    """POST through `requests` with the notifier's timeouts, no redirects (a signed request is
-    bound to its host); None, logged, when the request itself fails."""
-    notifier.throttle()
-    try:
-        return requests.post(
-            url,
-            data=data,
-            headers=headers,
-            timeout=notifier.request_timeout,
-            verify=notifier.verify_certificate,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        where = url.split("?", 1)[0]
-        notifier.logger.warning(f"{notifier.service_name}: request to {where} failed: {exc}")
-        return None
-
-
-def reply_json(response: Any) -> Any:
-    """The response body as JSON, or None when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
+def post(notifier: Notifier, request: Request) -> requests.Response | None:
+    """Send `request` as :func:`_http.post` does; the response, or None when the request itself
+    fails, logged as ``request to {url without its query} failed: {error}``."""
+    where = request.url.split("?", 1)[0]
+    return _http.post(notifier, request, lambda exc: f"request to {where} failed: {exc}")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -38,7 +37,7 @@ from urllib.parse import quote, urlsplit
 from apprise import NotifyBase, NotifyType
 from apprise.url import PrivacyMode
 
-from engine.notify.plugins import _sms
+from engine.notify.plugins import _http, _sms
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 ACTION = "SendSms"
@@ -242,7 +241,7 @@ class NotifyAliyunSms(NotifyBase):  # type: ignore[misc]
              **kwargs: Any) -> bool:  # fmt: skip
         try:
             text = _sms.clip(_sms.one_line(body), self.maxlen)
-            value = json.dumps({self.param: text}, ensure_ascii=False, separators=(",", ":"))
+            value = _http.compact_json({self.param: text}).decode("utf-8")
             chunks = _sms.batches(self.targets, MAX_NUMBERS)
             return all([self._send_batch(chunk, value) for chunk in chunks])
         except Exception as exc:  # a notifier must report failure, never raise
@@ -258,10 +257,11 @@ class NotifyAliyunSms(NotifyBase):  # type: ignore[misc]
             host=urlsplit(base).netloc, action=ACTION, version=API_VERSION, params=params,
             date=acs3_date(self.clock()), nonce=self.make_nonce(),
         )  # fmt: skip
-        response = _sms.post(self, f"{base}/?{signed.query}", signed.headers)
+        request = _http.Request("POST", f"{base}/?{signed.query}", signed.headers, b"")
+        response = _sms.post(self, request)
         if response is None:
             return False
-        reply = _sms.reply_json(response)
+        reply = _http.reply_json(response)
         code = reply.get("Code") if isinstance(reply, dict) else None
         if response.status_code != 200 or code != "OK":
             message = reply.get("Message") if isinstance(reply, dict) else response.text[:200]

@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl, urlencode
 from apprise import NotifyBase, NotifyFormat, NotifyType
 from apprise.url import PrivacyMode
 
-from engine.notify.plugins import _robot, _sms
+from engine.notify.plugins import _http, _robot, _sms
 
 API = "https://oapi.dingtalk.com"
 PATH = "/robot/send"
@@ -242,7 +242,7 @@ class NotifyDingTalk(NotifyBase):  # type: ignore[misc]
             response = _robot.post(self, request, secrets)
             if response is None:
                 return False
-            why = problem(response.status_code, _robot.reply_json(response), response.text)
+            why = problem(response.status_code, _http.reply_json(response), response.text)
             if why is not None:
                 return _robot.failed(self, f"the robot refused the message: {why}", secrets)
         except Exception as exc:  # a notifier must report failure, never raise

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 from apprise import NotifyBase, NotifyFormat, NotifyType
 from apprise.url import PrivacyMode
 
-from engine.notify.plugins import _robot, _sms
+from engine.notify.plugins import _http, _robot, _sms
 
 FEISHU_API = "https://open.feishu.cn"
 LARK_API = "https://open.larksuite.com"
@@ -240,7 +240,7 @@ class NotifyFeishu(NotifyBase):  # type: ignore[misc]
             response = _robot.post(self, request, secrets)
             if response is None:
                 return False
-            why = problem(response.status_code, _robot.reply_json(response), response.text)
+            why = problem(response.status_code, _http.reply_json(response), response.text)
             if why is not None:
                 return _robot.failed(self, f"the bot refused the message: {why}", secrets)
         except Exception as exc:  # a notifier must report failure, never raise

@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import requests
 from apprise import NotifyBase, NotifyType
 from apprise.url import PrivacyMode
 
-from engine.notify.plugins import _sms
+from engine.notify.plugins import _http, _sms
 
 ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "sms"
@@ -220,11 +220,10 @@ class NotifyTencentSms(NotifyBase):  # type: ignore[misc]
     def _send_batch(self, phones: list[str], text: str) -> bool:
         base = self.endpoint or f"https://{HOST}"
         host = urlsplit(base).netloc
-        payload = json.dumps(
+        payload = _http.compact_json(
             {"PhoneNumberSet": phones, "SmsSdkAppId": self.sdk_app_id, "SignName": self.sign_name,
-             "TemplateId": self.template_id, "TemplateParamSet": [text]},
-            ensure_ascii=False, separators=(",", ":"),
-        ).encode("utf-8")  # fmt: skip
+             "TemplateId": self.template_id, "TemplateParamSet": [text]}
+        )  # fmt: skip
         timestamp = int(self.clock())
         signed = tc3_sign(secret_id=self.secret_id, secret_key=self.secret_key, service=SERVICE,
                           host=host, timestamp=timestamp, payload=payload)  # fmt: skip
@@ -237,11 +236,11 @@ class NotifyTencentSms(NotifyBase):  # type: ignore[misc]
             "X-TC-Version": API_VERSION,
             "X-TC-Region": self.region,
         }
-        response = _sms.post(self, f"{base}/", headers, payload)
+        response = _sms.post(self, _http.Request("POST", f"{base}/", headers, payload))
         return response is not None and self._check_reply(response, len(phones))
 
-    def _check_reply(self, response: Any, count: int) -> bool:
-        reply = _sms.reply_json(response)
+    def _check_reply(self, response: requests.Response, count: int) -> bool:
+        reply = _http.reply_json(response)
         reply = reply.get("Response") if isinstance(reply, dict) else None
         if response.status_code != 200 or not isinstance(reply, dict):
             self.logger.warning(f"Tencent SMS: HTTP {response.status_code}: "

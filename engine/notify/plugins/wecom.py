@@ -34,7 +34,7 @@ from urllib.parse import quote
 from apprise import NotifyBase, NotifyFormat, NotifyType
 from apprise.url import PrivacyMode
 
-from engine.notify.plugins import _robot, _sms
+from engine.notify.plugins import _http, _robot, _sms
 
 API = "https://qyapi.weixin.qq.com"
 PATH = "/cgi-bin/webhook/send"
@@ -160,7 +160,7 @@ class NotifyWeComBot(NotifyBase):  # type: ignore[misc]
             response = _robot.post(self, request, secrets)
             if response is None:
                 return False
-            why = problem(response.status_code, _robot.reply_json(response), response.text)
+            why = problem(response.status_code, _http.reply_json(response), response.text)
             if why is not None:
                 return _robot.failed(self, f"the robot refused the message: {why}", secrets)
         except Exception as exc:  # a notifier must report failure, never raise
