@@ -40,16 +40,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
-from apprise import NotifyBase, NotifyFormat, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyBase
 
-from engine.notify.plugins import _http, _robot, _sms
+from engine.notify.plugins import _robot, _sms
 
 API = "https://oapi.dingtalk.com"
 PATH = "/robot/send"
 MAX_BODY = 20_000  # bytes of request body DingTalk accepts
-_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-_SECRET = re.compile(r"\S+")
 _NATIVE = re.compile(r"^https://oapi\.dingtalk\.com/robot/send/?\?(?P<query>.+)$", re.IGNORECASE)
 
 
@@ -106,26 +103,17 @@ def build_request(
     return _robot.Request("POST", url, {"Content-Type": _robot.JSON_UTF8}, encoded(text))
 
 
-def problem(status: int, reply: Any, text: str) -> str | None:
-    """None when DingTalk took the message, else what it said."""
-    if isinstance(reply, dict) and status == 200 and reply.get("errcode") == 0:
-        return None
-    if isinstance(reply, dict) and "errcode" in reply:
-        return f"HTTP {status}, errcode {reply.get('errcode')}: {reply.get('errmsg')!r}"
-    return f"HTTP {status}: {' '.join(text.split())[: _robot.SNIPPET]!r}"
+problem = _robot.errcode_problem  # None when DingTalk took the message, else what it said
 
 
-class NotifyDingTalk(NotifyBase):  # type: ignore[misc]
+class NotifyDingTalk(_robot.RobotPlugin):
     """Send an alert to a DingTalk group through its custom robot."""
 
     service_name = "DingTalk"
     service_url = "https://www.dingtalk.com/"
     secure_protocol = "dingtalk"
     setup_url = "https://open.dingtalk.com/document/orgapp/custom-robot-access"
-    notify_format = (NotifyFormat.MARKDOWN, NotifyFormat.TEXT)
-    title_maxlen = _robot.TITLE_CHARS  # > 0: Apprise hands the title over instead of gluing it
     body_maxlen = MAX_BODY
-    request_rate_per_sec = 0
     templates = (
         "{schema}://{token}/",
         "{schema}://{token}/{targets}/",
@@ -157,53 +145,24 @@ class NotifyDingTalk(NotifyBase):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not token or not _TOKEN.fullmatch(token):
-            raise TypeError("dingtalk:// needs the robot's access token (letters and digits)")
-        if secret is not None and secret != "" and not _SECRET.fullmatch(secret):
-            raise TypeError("dingtalk:// secret must not contain spaces")
-        self.token = token
-        self.secret = secret or None
+        refusal = "dingtalk:// needs the robot's access token (letters and digits)"
+        self.token = _robot.webhook_token(token, refusal)
+        self.secret = _robot.signing_secret("dingtalk", secret)
         self.endpoint = _sms.check_endpoint(endpoint)
         self.targets = [p.lstrip("+") for p in _sms.collect_phones(targets, str, self)]
         # Injectable for tests: seconds since the epoch.
         self.clock: Callable[[], float] = time.time
 
-    @property
-    def url_identifier(self) -> tuple[str | None, ...]:
-        return (self.secure_protocol, self.secret, self.token)
+    def url_path(self) -> str:
+        return "".join(f"{self.quote(phone, safe='')}/" for phone in self.targets)
 
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params: dict[str, Any] = {}
-        if self.endpoint:
-            params["endpoint"] = self.endpoint
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        secret = (
-            self.pprint(self.secret, privacy, mode=PrivacyMode.Secret, safe="") + "@"
-            if self.secret
-            else ""
-        )
-        targets = "".join(f"{self.quote(phone, safe='')}/" for phone in self.targets)
-        return "{schema}://{secret}{token}/{targets}?{query}".format(
-            schema=self.secure_protocol,
-            secret=secret,
-            token=self.pprint(self.token, privacy, mode=PrivacyMode.Secret, safe=""),
-            targets=targets,
-            query=self.urlencode(params),
-        )
-
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        qsd = results["qsd"]
-        results["token"] = NotifyBase.unquote(qsd.get("token") or results.get("host") or "")
-        results["secret"] = qsd.get("secret") or NotifyBase.unquote(results.get("user") or "")
-        results["targets"] = NotifyBase.split_path(results["fullpath"]) + _sms.split_targets(
-            qsd.get("to")
-        )
-        if qsd.get("endpoint"):
-            results["endpoint"] = qsd["endpoint"]
+    @classmethod
+    def parse_url(cls, url: str) -> dict[str, Any] | None:
+        results = super().parse_url(url)
+        if results:
+            results["targets"] = NotifyBase.split_path(results["fullpath"]) + _sms.split_targets(
+                results["qsd"].get("to")
+            )
         return results
 
     @staticmethod
@@ -216,36 +175,18 @@ class NotifyDingTalk(NotifyBase):  # type: ignore[misc]
         token = query.pop("access_token", "")
         if not token:
             return None
-        rest = f"?{urlencode(query)}" if query else ""
-        return NotifyDingTalk.parse_url(f"dingtalk://{token}/{rest}")
+        return NotifyDingTalk.parse_webhook(token, urlencode(query))
 
-    def send(
-        self,
-        body: str,
-        title: str = "",
-        notify_type: str = NotifyType.INFO,
-        body_format: str | None = None,
-        **kwargs: Any,
-    ) -> bool:
-        secrets = (self.token, self.secret)
-        try:
-            request = build_request(
-                token=self.token,
-                secret=self.secret,
-                title=title,
-                body=body,
-                markdown=body_format != NotifyFormat.TEXT,
-                mobiles=self.targets,
-                timestamp_ms=str(round(self.clock() * 1000)),
-                base=self.endpoint or API,
-            )
-            response = _robot.post(self, request, secrets)
-            if response is None:
-                return False
-            why = problem(response.status_code, _http.reply_json(response), response.text)
-            if why is not None:
-                return _robot.failed(self, f"the robot refused the message: {why}", secrets)
-        except Exception as exc:  # a notifier must report failure, never raise
-            return _robot.failed(self, f"unexpected {type(exc).__name__}: {exc}", secrets)
-        self.logger.info("DingTalk: message sent")
-        return True
+    def request(self, title: str, body: str, notify_type: str, markdown: bool) -> _robot.Request:
+        return build_request(
+            token=self.token,
+            secret=self.secret,
+            title=title,
+            body=body,
+            markdown=markdown,
+            mobiles=self.targets,
+            timestamp_ms=str(round(self.clock() * 1000)),
+            base=self.endpoint or API,
+        )
+
+    problem = staticmethod(problem)

@@ -39,10 +39,9 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from apprise import NotifyBase, NotifyFormat, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyBase, NotifyType
 
-from engine.notify.plugins import _http, _robot, _sms
+from engine.notify.plugins import _robot, _sms
 
 FEISHU_API = "https://open.feishu.cn"
 LARK_API = "https://open.larksuite.com"
@@ -54,8 +53,6 @@ TEMPLATES = {  # card header colour by Apprise notify type
     NotifyType.SUCCESS: "green",
     NotifyType.INFO: "blue",
 }
-_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-_SECRET = re.compile(r"\S+")
 
 
 def sign(secret: str, timestamp_s: str) -> str:
@@ -117,10 +114,10 @@ def problem(status: int, reply: Any, text: str) -> str | None:
             return None
         message = reply.get("msg", reply.get("StatusMessage"))
         return f"HTTP {status}, code {code}: {message!r}"
-    return f"HTTP {status}: {' '.join(text.split())[: _robot.SNIPPET]!r}"
+    return _robot.said(status, text)
 
 
-class NotifyFeishu(NotifyBase):  # type: ignore[misc]
+class NotifyFeishu(_robot.RobotPlugin):
     """Send an alert to a Feishu group through its custom bot."""
 
     service_name = "Feishu"
@@ -128,10 +125,8 @@ class NotifyFeishu(NotifyBase):  # type: ignore[misc]
     secure_protocol = "feishu"
     setup_url = "https://open.feishu.cn/document/client-docs/bot-v3/add-custom-bot"
     api = FEISHU_API
-    notify_format = (NotifyFormat.MARKDOWN, NotifyFormat.TEXT)
-    title_maxlen = _robot.TITLE_CHARS  # > 0: Apprise hands the title over instead of gluing it
     body_maxlen = MAX_BODY
-    request_rate_per_sec = 0
+    refusal = "the bot refused the message"
     templates = ("{schema}://{token}", "{schema}://{secret}@{token}")
     template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
         NotifyBase.template_tokens,
@@ -155,48 +150,12 @@ class NotifyFeishu(NotifyBase):  # type: ignore[misc]
     ) -> None:
         super().__init__(**kwargs)
         scheme = self.secure_protocol
-        if not token or not _TOKEN.fullmatch(token):
-            raise TypeError(f"{scheme}:// needs the bot's webhook token (letters, digits, -, _)")
-        if secret and not _SECRET.fullmatch(secret):
-            raise TypeError(f"{scheme}:// secret must not contain spaces")
-        self.token = token
-        self.secret = secret or None
+        refusal = f"{scheme}:// needs the bot's webhook token (letters, digits, -, _)"
+        self.token = _robot.webhook_token(token, refusal)
+        self.secret = _robot.signing_secret(scheme, secret)
         self.endpoint = _sms.check_endpoint(endpoint)
         # Injectable for tests: seconds since the epoch.
         self.clock: Callable[[], float] = time.time
-
-    @property
-    def url_identifier(self) -> tuple[str | None, ...]:
-        return (self.secure_protocol, self.secret, self.token)
-
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params: dict[str, Any] = {}
-        if self.endpoint:
-            params["endpoint"] = self.endpoint
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        secret = (
-            self.pprint(self.secret, privacy, mode=PrivacyMode.Secret, safe="") + "@"
-            if self.secret
-            else ""
-        )
-        return "{schema}://{secret}{token}/?{query}".format(
-            schema=self.secure_protocol,
-            secret=secret,
-            token=self.pprint(self.token, privacy, mode=PrivacyMode.Secret, safe=""),
-            query=self.urlencode(params),
-        )
-
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        qsd = results["qsd"]
-        results["token"] = NotifyBase.unquote(qsd.get("token") or results.get("host") or "")
-        results["secret"] = qsd.get("secret") or NotifyBase.unquote(results.get("user") or "")
-        if qsd.get("endpoint"):
-            results["endpoint"] = qsd["endpoint"]
-        return results
 
     @classmethod
     def _native(cls, url: str) -> dict[str, Any] | None:
@@ -209,44 +168,26 @@ class NotifyFeishu(NotifyBase):  # type: ignore[misc]
         )
         if not match:
             return None
-        rest = f"?{match.group('params')}" if match.group("params") else ""
-        return cls.parse_url(f"{cls.secure_protocol}://{match.group('token')}/{rest}")
+        return cls.parse_webhook(match.group("token"), match.group("params"))
 
     @staticmethod
     def parse_native_url(url: str) -> dict[str, Any] | None:
         """``https://open.feishu.cn/open-apis/bot/v2/hook/{token}`` as Feishu hands it out."""
         return NotifyFeishu._native(url)
 
-    def send(
-        self,
-        body: str,
-        title: str = "",
-        notify_type: str = NotifyType.INFO,
-        body_format: str | None = None,
-        **kwargs: Any,
-    ) -> bool:
-        secrets = (self.token, self.secret)
-        try:
-            request = build_request(
-                token=self.token,
-                secret=self.secret,
-                title=title,
-                body=body,
-                markdown=body_format != NotifyFormat.TEXT,
-                notify_type=notify_type,
-                timestamp_s=str(int(self.clock())),
-                base=self.endpoint or self.api,
-            )
-            response = _robot.post(self, request, secrets)
-            if response is None:
-                return False
-            why = problem(response.status_code, _http.reply_json(response), response.text)
-            if why is not None:
-                return _robot.failed(self, f"the bot refused the message: {why}", secrets)
-        except Exception as exc:  # a notifier must report failure, never raise
-            return _robot.failed(self, f"unexpected {type(exc).__name__}: {exc}", secrets)
-        self.logger.info(f"{self.service_name}: message sent")
-        return True
+    def request(self, title: str, body: str, notify_type: str, markdown: bool) -> _robot.Request:
+        return build_request(
+            token=self.token,
+            secret=self.secret,
+            title=title,
+            body=body,
+            markdown=markdown,
+            notify_type=notify_type,
+            timestamp_s=str(int(self.clock())),
+            base=self.endpoint or self.api,
+        )
+
+    problem = staticmethod(problem)
 
 
 class NotifyLark(NotifyFeishu):

@@ -31,16 +31,14 @@ import re
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from apprise import NotifyBase, NotifyFormat, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyBase
 
-from engine.notify.plugins import _http, _robot, _sms
+from engine.notify.plugins import _robot, _sms
 
 API = "https://qyapi.weixin.qq.com"
 PATH = "/cgi-bin/webhook/send"
 MAX_MARKDOWN = 4_096  # bytes of markdown.content
 MAX_TEXT = 2_048  # bytes of text.content
-_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _NATIVE = re.compile(
     r"^https?://qyapi\.weixin\.qq\.com/cgi-bin/webhook/send/?\?key=(?P<key>[A-Za-z0-9_-]+)"
     r"(?:&(?P<params>.*))?$",
@@ -66,26 +64,19 @@ def build_request(
     return _robot.json_post(url, {"msgtype": msgtype, msgtype: {"content": content}})
 
 
-def problem(status: int, reply: Any, text: str) -> str | None:
-    """None when WeCom took the message, else what it said."""
-    if isinstance(reply, dict) and status == 200 and reply.get("errcode") == 0:
-        return None
-    if isinstance(reply, dict) and "errcode" in reply:
-        return f"HTTP {status}, errcode {reply.get('errcode')}: {reply.get('errmsg')!r}"
-    return f"HTTP {status}: {' '.join(text.split())[: _robot.SNIPPET]!r}"
+problem = _robot.errcode_problem  # None when WeCom took the message, else what it said
 
 
-class NotifyWeComBot(NotifyBase):  # type: ignore[misc]
+class NotifyWeComBot(_robot.RobotPlugin):
     """Send an alert to a WeCom group through its group robot."""
 
     service_name = "WeCom Bot"
     service_url = "https://work.weixin.qq.com/"
     secure_protocol = "wecombot"
     setup_url = "https://developer.work.weixin.qq.com/document/path/91770"
-    notify_format = (NotifyFormat.MARKDOWN, NotifyFormat.TEXT)
-    title_maxlen = _robot.TITLE_CHARS  # > 0: Apprise hands the title over instead of gluing it
     body_maxlen = MAX_MARKDOWN
-    request_rate_per_sec = 0
+    token_arg = "key"
+    signed = False
     templates = ("{schema}://{key}",)
     template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
         NotifyBase.template_tokens,
@@ -100,36 +91,9 @@ class NotifyWeComBot(NotifyBase):  # type: ignore[misc]
 
     def __init__(self, key: str | None = None, endpoint: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not key or not _KEY.fullmatch(key):
-            raise TypeError("wecombot:// needs the robot's webhook key (letters, digits, -, _)")
-        self.key = key
+        refusal = "wecombot:// needs the robot's webhook key (letters, digits, -, _)"
+        self.key = _robot.webhook_token(key, refusal)
         self.endpoint = _sms.check_endpoint(endpoint)
-
-    @property
-    def url_identifier(self) -> tuple[str, ...]:
-        return (self.secure_protocol, self.key)
-
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params: dict[str, Any] = {}
-        if self.endpoint:
-            params["endpoint"] = self.endpoint
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        return "{schema}://{key}/?{query}".format(
-            schema=self.secure_protocol,
-            key=self.pprint(self.key, privacy, mode=PrivacyMode.Secret, safe=""),
-            query=self.urlencode(params),
-        )
-
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        qsd = results["qsd"]
-        results["key"] = NotifyBase.unquote(qsd.get("key") or results.get("host") or "")
-        if qsd.get("endpoint"):
-            results["endpoint"] = qsd["endpoint"]
-        return results
 
     @staticmethod
     def parse_native_url(url: str) -> dict[str, Any] | None:
@@ -137,33 +101,11 @@ class NotifyWeComBot(NotifyBase):  # type: ignore[misc]
         match = _NATIVE.match(url)
         if not match:
             return None
-        rest = f"?{match.group('params')}" if match.group("params") else ""
-        return NotifyWeComBot.parse_url(f"wecombot://{match.group('key')}/{rest}")
+        return NotifyWeComBot.parse_webhook(match.group("key"), match.group("params"))
 
-    def send(
-        self,
-        body: str,
-        title: str = "",
-        notify_type: str = NotifyType.INFO,
-        body_format: str | None = None,
-        **kwargs: Any,
-    ) -> bool:
-        secrets = (self.key,)
-        try:
-            request = build_request(
-                key=self.key,
-                title=title,
-                body=body,
-                markdown=body_format != NotifyFormat.TEXT,
-                base=self.endpoint or API,
-            )
-            response = _robot.post(self, request, secrets)
-            if response is None:
-                return False
-            why = problem(response.status_code, _http.reply_json(response), response.text)
-            if why is not None:
-                return _robot.failed(self, f"the robot refused the message: {why}", secrets)
-        except Exception as exc:  # a notifier must report failure, never raise
-            return _robot.failed(self, f"unexpected {type(exc).__name__}: {exc}", secrets)
-        self.logger.info("WeCom Bot: message sent")
-        return True
+    def request(self, title: str, body: str, notify_type: str, markdown: bool) -> _robot.Request:
+        return build_request(
+            key=self.key, title=title, body=body, markdown=markdown, base=self.endpoint or API
+        )
+
+    problem = staticmethod(problem)
