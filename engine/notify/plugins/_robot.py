@@ -2,8 +2,9 @@
 text to a byte budget, telling whether a body already starts with its title, checking credentials
 and replies, sending, and :class:`RobotPlugin`, their common Apprise side.
 
-Everything but :func:`post`, :func:`failed`, :func:`exchange` and :meth:`RobotPlugin.send` (which
-send and log) is pure.
+Alertmanager's plugin shares the sending (:func:`exchange`) and the text helpers. Everything but
+:func:`post`, :func:`failed`, :func:`exchange` and :meth:`RobotPlugin.send` (which send and log)
+is pure.
 """
 
 from __future__ import annotations

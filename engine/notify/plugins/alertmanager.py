@@ -40,12 +40,13 @@ from collections.abc import Callable, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
+import requests
 from apprise import NotifyBase, NotifyFormat, NotifyType
 from apprise.url import PrivacyMode
 
 from engine.durations import exact_duration, parse_duration
 from engine.errors import DurationError
-from engine.notify.plugins import _robot
+from engine.notify.plugins import _robot, _urls
 from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, message_alert, records_of
 
 API_PATH = "/api/v2/alerts"
@@ -78,7 +79,7 @@ def problem(status: int, text: str) -> str | None:
     except ValueError:
         reply = text
     message = reply.get("message", reply) if isinstance(reply, dict) else reply
-    return f"HTTP {status}: {' '.join(str(message).split())[: _robot.SNIPPET]!r}"
+    return _robot.said(status, str(message))
 
 
 def skew(date: str | None, local: float, previous: float) -> float:
@@ -186,14 +187,15 @@ class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
 
     @staticmethod
     def parse_url(url: str) -> dict[str, Any] | None:
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        qsd = results["qsd"]
-        for key in ("token", "expire", "hold"):
-            if qsd.get(key):
-                results[key] = qsd[key]
-        return results
+        return _urls.parse_url(url, "token", "expire", "hold")
+
+    def alerts(self, title: str, body: str, notify_type: str) -> list[Any]:
+        """The alerts for one message: one per alert record in `body`, else the message as one."""
+        now = self.clock() + self.skew
+        records = records_of(body)
+        if records is None:
+            return [message_alert(title, body, notify_type, now, self.expire)]
+        return [alert_of(r, self.expire, self.hold, now) for r in records]
 
     def send(
         self,
@@ -202,24 +204,19 @@ class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
         notify_type: str = NotifyType.INFO,
         **kwargs: Any,
     ) -> bool:
-        secrets = (self.token, self.password)
-        try:
-            now = self.clock() + self.skew
-            records = records_of(body)
-            alerts = (
-                [alert_of(r, self.expire, self.hold, now) for r in records]
-                if records is not None
-                else [message_alert(title, body, notify_type, now, self.expire)]
-            )
+        posted: list[Any] = []  # the alerts of the request, once built
+
+        def build() -> _robot.Request:
+            posted.extend(self.alerts(title, body, notify_type))
             auth = authorization(self.user, self.password, self.token)
-            response = _robot.post(self, build_request(self.base, alerts, auth), secrets)
-            if response is None:
-                return False
+            return build_request(self.base, posted, auth)
+
+        def check(response: requests.Response) -> str | None:
             self.skew = skew(response.headers.get("Date"), self.clock(), self.skew)
-            why = problem(response.status_code, response.text)
-            if why is not None:
-                return _robot.failed(self, f"Alertmanager refused the alerts: {why}", secrets)
-        except Exception as exc:  # a notifier must report failure, never raise
-            return _robot.failed(self, f"unexpected {type(exc).__name__}: {exc}", secrets)
-        self.logger.info(f"Alertmanager: {len(alerts)} alert(s) posted")
+            return problem(response.status_code, response.text)
+
+        refusal = "Alertmanager refused the alerts"
+        if not _robot.exchange(self, build, check, refusal, (self.token, self.password)):
+            return False
+        self.logger.info(f"Alertmanager: {len(posted)} alert(s) posted")
         return True
