@@ -34,8 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from apprise import NotifyBase, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyBase
 
 from engine.notify.plugins import _http, _sms
 
@@ -132,15 +131,19 @@ def _new_nonce() -> str:
     return uuid.uuid4().hex
 
 
-class NotifyAliyunSms(NotifyBase):  # type: ignore[misc]
+class NotifyAliyunSms(_sms.SmsPlugin):
     """Send an alert as an Aliyun templated SMS to one or more phones."""
 
     service_name = "Aliyun SMS"
     service_url = "https://www.aliyun.com/product/sms"
     secure_protocol = "aliyunsms"
     setup_url = "https://help.aliyun.com/zh/sms/"
-    title_maxlen = 0
-    request_rate_per_sec = 0
+    account = ("access_key_id", "access_key_secret", "sign_name", "template_code")
+    url_args = ("region", "param", "maxlen", "endpoint")
+    max_numbers = MAX_NUMBERS
+    default_region = DEFAULT_REGION
+    default_maxlen = DEFAULT_MAXLEN
+    log_name = "Aliyun SMS"
     templates = (
         "{schema}://{access_key_id}:{access_key_secret}@{sign_name}/{template_code}/{targets}",
     )
@@ -154,15 +157,11 @@ class NotifyAliyunSms(NotifyBase):  # type: ignore[misc]
         template_code={"name": "Template Code", "type": "string", "required": True},
         targets={"name": "Target Phones", "type": "list:string", "required": True},
     )  # fmt: skip
-    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
-        NotifyBase.template_args,
-        to={"alias_of": "targets"},
-        region={"name": "Region", "type": "string", "default": DEFAULT_REGION},
+    template_args: ClassVar[dict[str, dict[str, Any]]] = _sms.template_args(
+        DEFAULT_REGION,
+        DEFAULT_MAXLEN,
         param={"name": "Template Variable", "type": "string", "default": DEFAULT_PARAM},
-        maxlen={"name": "Variable Length Limit", "type": "int", "min": 0,
-                "default": DEFAULT_MAXLEN},
-        endpoint={"name": "Endpoint Override", "type": "string"},
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -184,72 +183,15 @@ class NotifyAliyunSms(NotifyBase):  # type: ignore[misc]
         self.access_key_secret = access_key_secret
         self.sign_name = sign_name
         self.template_code = template_code
-        self.region = region or DEFAULT_REGION
         self.param = param or DEFAULT_PARAM
-        self.maxlen = _sms.parse_limit(maxlen, DEFAULT_MAXLEN)
-        self.endpoint = _sms.check_endpoint(endpoint)
-        self.targets = _sms.collect_phones(targets, str, self)
-        if not self.targets:
-            raise TypeError("aliyunsms:// needs at least one valid phone number")
+        self.set_delivery(targets, region, maxlen, endpoint)
         # Injectable for tests: seconds since the epoch, and a fresh nonce per request.
         self.clock: Callable[[], float] = time.time
         self.make_nonce: Callable[[], str] = _new_nonce
 
-    @property
-    def url_identifier(self) -> tuple[str, ...]:
-        return (self.secure_protocol, self.access_key_id, self.access_key_secret,
-                self.sign_name, self.template_code)  # fmt: skip
-
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params: dict[str, Any] = {"region": self.region, "param": self.param,
-                                  "maxlen": str(self.maxlen)}  # fmt: skip
-        if self.endpoint:
-            params["endpoint"] = self.endpoint
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        return "{schema}://{key}:{secret}@{sign}/{template}/{phones}?{query}".format(
-            schema=self.secure_protocol,
-            key=self.pprint(self.access_key_id, privacy, mode=PrivacyMode.Secret, safe=""),
-            secret=self.pprint(self.access_key_secret, privacy, mode=PrivacyMode.Secret, safe=""),
-            sign=self.quote(self.sign_name, safe=""),
-            template=self.quote(self.template_code, safe=""),
-            phones="/".join(self.quote(phone, safe="+") for phone in self.targets),
-            query=self.urlencode(params),
-        )
-
-    def __len__(self) -> int:
-        return max(1, -(-len(self.targets) // MAX_NUMBERS))
-
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        unquote = NotifyBase.unquote
-        path = NotifyBase.split_path(results["fullpath"])
-        qsd = results["qsd"]
-        results["access_key_id"] = unquote(results.get("user") or "")
-        results["access_key_secret"] = unquote(results.get("password") or "")
-        results["sign_name"] = unquote(results.get("host") or "")
-        results["template_code"] = path[0] if path else ""
-        results["targets"] = path[1:] + _sms.split_targets(qsd.get("to"))
-        for name in ("region", "param", "maxlen", "endpoint"):
-            if qsd.get(name):
-                results[name] = qsd[name]
-        return results
-
-    def send(self, body: str, title: str = "", notify_type: str = NotifyType.INFO,
-             **kwargs: Any) -> bool:  # fmt: skip
-        try:
-            text = _sms.clip(_sms.one_line(body), self.maxlen)
-            value = _http.compact_json({self.param: text}).decode("utf-8")
-            chunks = _sms.batches(self.targets, MAX_NUMBERS)
-            return all([self._send_batch(chunk, value) for chunk in chunks])
-        except Exception as exc:  # a notifier must report failure, never raise
-            self.logger.warning(f"Aliyun SMS: unexpected failure: {exc!r}")
-            return False
-
-    def _send_batch(self, phones: list[str], template_param: str) -> bool:
+    def send_batch(self, phones: list[str], text: str) -> bool:
         base = self.endpoint or f"https://{region_host(self.region)}"
+        template_param = _http.compact_json({self.param: text}).decode("utf-8")
         params = {"PhoneNumbers": ",".join(phones), "SignName": self.sign_name,
                   "TemplateCode": self.template_code, "TemplateParam": template_param}  # fmt: skip
         signed = acs3_sign(
@@ -266,9 +208,9 @@ class NotifyAliyunSms(NotifyBase):  # type: ignore[misc]
         if response.status_code != 200 or code != "OK":
             message = reply.get("Message") if isinstance(reply, dict) else response.text[:200]
             self.logger.warning(
-                f"Aliyun SMS: sending to {len(phones)} number(s) failed: "
+                f"{self.log_name}: sending to {len(phones)} number(s) failed: "
                 f"HTTP {response.status_code}, Code {code!r}, {message!r}"
             )
             return False
-        self.logger.info(f"Aliyun SMS: sent to {len(phones)} number(s)")
+        self.logger.info(f"{self.log_name}: sent to {len(phones)} number(s)")
         return True

@@ -31,8 +31,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-from apprise import NotifyBase, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyBase
 
 from engine.notify.plugins import _http, _sms
 
@@ -105,15 +104,19 @@ def e164(phone: str) -> str:
     return "+" + phone
 
 
-class NotifyTencentSms(NotifyBase):  # type: ignore[misc]
+class NotifyTencentSms(_sms.SmsPlugin):
     """Send an alert as a Tencent Cloud templated SMS to one or more phones."""
 
     service_name = "Tencent Cloud SMS"
     service_url = "https://cloud.tencent.com/product/sms"
     secure_protocol = "tencentsms"
     setup_url = "https://cloud.tencent.com/document/product/382"
-    title_maxlen = 0
-    request_rate_per_sec = 0
+    account = ("secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id")
+    url_args = ("region", "maxlen", "endpoint")
+    max_numbers = MAX_NUMBERS
+    default_region = DEFAULT_REGION
+    default_maxlen = DEFAULT_MAXLEN
+    log_name = "Tencent SMS"
     templates = (
         "{schema}://{secret_id}:{secret_key}@{sdk_app_id}/{sign_name}/{template_id}/{targets}",
     )
@@ -126,14 +129,9 @@ class NotifyTencentSms(NotifyBase):  # type: ignore[misc]
         template_id={"name": "Template ID", "type": "string", "required": True},
         targets={"name": "Target Phones", "type": "list:string", "required": True},
     )
-    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
-        NotifyBase.template_args,
-        to={"alias_of": "targets"},
-        region={"name": "Region", "type": "string", "default": DEFAULT_REGION},
-        maxlen={"name": "Variable Length Limit", "type": "int", "min": 0,
-                "default": DEFAULT_MAXLEN},
-        endpoint={"name": "Endpoint Override", "type": "string"},
-    )  # fmt: skip
+    template_args: ClassVar[dict[str, dict[str, Any]]] = _sms.template_args(
+        DEFAULT_REGION, DEFAULT_MAXLEN
+    )
 
     def __init__(
         self,
@@ -156,68 +154,10 @@ class NotifyTencentSms(NotifyBase):  # type: ignore[misc]
         self.sdk_app_id = sdk_app_id
         self.sign_name = sign_name
         self.template_id = template_id
-        self.region = region or DEFAULT_REGION
-        self.maxlen = _sms.parse_limit(maxlen, DEFAULT_MAXLEN)
-        self.endpoint = _sms.check_endpoint(endpoint)
-        self.targets = _sms.collect_phones(targets, e164, self)
-        if not self.targets:
-            raise TypeError("tencentsms:// needs at least one valid phone number")
+        self.set_delivery(targets, region, maxlen, endpoint, e164)
         self.clock: Callable[[], float] = time.time  # injectable for tests
 
-    @property
-    def url_identifier(self) -> tuple[str, ...]:
-        return (self.secure_protocol, self.secret_id, self.secret_key, self.sdk_app_id,
-                self.sign_name, self.template_id)  # fmt: skip
-
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params: dict[str, Any] = {"region": self.region, "maxlen": str(self.maxlen)}
-        if self.endpoint:
-            params["endpoint"] = self.endpoint
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        return "{schema}://{sid}:{skey}@{app}/{sign}/{template}/{phones}?{query}".format(
-            schema=self.secure_protocol,
-            sid=self.pprint(self.secret_id, privacy, mode=PrivacyMode.Secret, safe=""),
-            skey=self.pprint(self.secret_key, privacy, mode=PrivacyMode.Secret, safe=""),
-            app=self.quote(self.sdk_app_id, safe=""),
-            sign=self.quote(self.sign_name, safe=""),
-            template=self.quote(self.template_id, safe=""),
-            phones="/".join(self.quote(phone, safe="+") for phone in self.targets),
-            query=self.urlencode(params),
-        )
-
-    def __len__(self) -> int:
-        return max(1, -(-len(self.targets) // MAX_NUMBERS))
-
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        unquote = NotifyBase.unquote
-        path = NotifyBase.split_path(results["fullpath"])
-        qsd = results["qsd"]
-        results["secret_id"] = unquote(results.get("user") or "")
-        results["secret_key"] = unquote(results.get("password") or "")
-        results["sdk_app_id"] = unquote(results.get("host") or "")
-        results["sign_name"] = path[0] if path else ""
-        results["template_id"] = path[1] if len(path) > 1 else ""
-        results["targets"] = path[2:] + _sms.split_targets(qsd.get("to"))
-        for name in ("region", "maxlen", "endpoint"):
-            if qsd.get(name):
-                results[name] = qsd[name]
-        return results
-
-    def send(self, body: str, title: str = "", notify_type: str = NotifyType.INFO,
-             **kwargs: Any) -> bool:  # fmt: skip
-        try:
-            text = _sms.clip(_sms.one_line(body), self.maxlen)
-            chunks = _sms.batches(self.targets, MAX_NUMBERS)
-            return all([self._send_batch(chunk, text) for chunk in chunks])
-        except Exception as exc:  # a notifier must report failure, never raise
-            self.logger.warning(f"Tencent SMS: unexpected failure: {exc!r}")
-            return False
-
-    def _send_batch(self, phones: list[str], text: str) -> bool:
+    def send_batch(self, phones: list[str], text: str) -> bool:
         base = self.endpoint or f"https://{HOST}"
         host = urlsplit(base).netloc
         payload = _http.compact_json(
@@ -243,20 +183,20 @@ class NotifyTencentSms(NotifyBase):  # type: ignore[misc]
         reply = _http.reply_json(response)
         reply = reply.get("Response") if isinstance(reply, dict) else None
         if response.status_code != 200 or not isinstance(reply, dict):
-            self.logger.warning(f"Tencent SMS: HTTP {response.status_code}: "
+            self.logger.warning(f"{self.log_name}: HTTP {response.status_code}: "
                                 f"{response.text[:200]!r}")  # fmt: skip
             return False
         error = reply.get("Error")
         if error:
-            self.logger.warning(f"Tencent SMS: sending to {count} number(s) failed: {error!r}")
+            self.logger.warning(f"{self.log_name}: sending to {count} number(s) failed: {error!r}")
             return False
         statuses = reply.get("SendStatusSet")
         if not isinstance(statuses, list) or not statuses:
-            self.logger.warning("Tencent SMS: reply has no SendStatusSet")
+            self.logger.warning(f"{self.log_name}: reply has no SendStatusSet")
             return False
         failed = [s for s in statuses if not isinstance(s, dict) or s.get("Code") != "Ok"]
         for status in failed:
-            self.logger.warning(f"Tencent SMS: a number was refused: {status!r}")
+            self.logger.warning(f"{self.log_name}: a number was refused: {status!r}")
         if not failed:
-            self.logger.info(f"Tencent SMS: sent to {count} number(s)")
+            self.logger.info(f"{self.log_name}: sent to {count} number(s)")
         return not failed
