@@ -191,6 +191,19 @@ class LaterLines(Sequence[str]):
 
 
 @dataclass(frozen=True, slots=True)
+class Texts:
+    """A decision's summary and advice in one other language ("" where not translated)."""
+
+    summary: str = ""
+    advice: str = ""
+
+
+ENDINGS = ("seen", "exit", "cleared", "resolve")
+"""What ends a firing state: the signal (or output) seen again, the training's exit, the
+condition no longer holding, or a metric rule's `resolve` condition holding."""
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What the core decided about one rule and group at one moment, and why."""
 
@@ -213,6 +226,9 @@ class Decision:
     context: Sequence[str] = ()  # a tuple, or `LaterLines` from replay's fast path
     action: Action | None = None
     kind: Kind | None = None  # of the rule; None for what delivery makes up itself
+    condition: str = ""  # what the rule watches, as written (see `Rule.condition`)
+    ended_by: str | None = None  # what ended a resolved state: one of ENDINGS
+    translations: Mapping[str, Texts] = field(default_factory=dict)  # by language tag
 
     @property
     def notifies(self) -> bool:

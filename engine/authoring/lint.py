@@ -8,7 +8,7 @@ but risky (a log rule without examples, cooldown 0 on a log rule).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import ConfigError, Level, Problem, did_you_mean
@@ -25,6 +25,7 @@ BUILTIN_CHANNELS = ("console", "journal")
 @dataclass(frozen=True)
 class LintContext:
     channels: Collection[str] = BUILTIN_CHANNELS
+    languages: Collection[str] = ()  # every language some loaded rule is translated into
 
 
 Validator = Callable[[Rule, LintContext], Iterator[Problem]]
@@ -100,11 +101,30 @@ def check_log_cooldown(rule: Rule, ctx: LintContext) -> Iterator[Problem]:
         yield Problem(rule.path, rule.line, message, rule.id, Level.WARNING, "cooldown")
 
 
+def check_translations(rule: Rule, ctx: LintContext) -> Iterator[Problem]:
+    """A rule without a text the other rules have in some language: English is shown there."""
+    for language in ctx.languages:
+        have = rule.translations.get(language)
+        missing = [
+            key
+            for key, english, translated in (
+                ("summary", rule.summary, have.summary if have else None),
+                ("advice", rule.advice, have.advice if have else None),
+            )
+            if english is not None and translated is None
+        ]
+        if missing:
+            what = " and ".join(f"'{key}'" for key in missing)
+            message = f"no {language} {what} (other rules have one); English is shown there"
+            yield Problem(rule.path, rule.line, message, rule.id, Level.WARNING, "translation")
+
+
 VALIDATORS: Sequence[Validator] = (
     check_examples,
     check_channels,
     check_log_has_examples,
     check_log_cooldown,
+    check_translations,
 )
 
 
@@ -146,6 +166,8 @@ def lint(paths: Sequence[Path], channels_file: Path | None = None) -> LintReport
     ctx, problems = channel_context(channels_file) if channels_file else (LintContext(), [])
     compiled = packs.load(paths)
     problems.extend(compiled.problems)
+    languages = sorted({tag for rule in compiled.rules.rules for tag in rule.translations})
+    ctx = replace(ctx, languages=languages)
     for rule in compiled.rules.rules:
         for validator in VALIDATORS:
             problems.extend(validator(rule, ctx))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from engine.model import Decision, Reason, Value
+from engine.model import Decision, Reason, Texts, Value
 from engine.packs.rule import Rule
 
 _KEEP_DAYS = 4096
@@ -55,6 +55,14 @@ class Drafter:
             values=values,
             action=rule.action,
             kind=rule.kind,
+            condition=rule.condition,
+            translations={
+                language: Texts(
+                    texts.summary.render(values) if texts.summary else "",
+                    texts.advice.render(values) if texts.advice else "",
+                )
+                for language, texts in rule.translations.items()
+            },
             **(where or {}),
         )
 

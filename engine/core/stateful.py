@@ -69,13 +69,16 @@ class Stateful(Part):
         reminder = revised(self.decision(rule, t, Reason.REPEAT), action=None)
         return self.kit.gates.unless_silenced(reminder)
 
-    def resolve(self, rule: Rule, t: float) -> Decision:
+    def resolve(self, rule: Rule, t: float, ended_by: str) -> Decision:
+        """The rule's state ends at `t`, for the reason `ended_by` (see `model.ENDINGS`)."""
         episode = self.episodes[rule.id]
         episode.state = State.INACTIVE
         reason = Reason.RESOLVED if episode.notified else Reason.SUPPRESSED
         decision = self.decision(rule, t, reason, episode.active_since)
         self.kit.refresh()
-        decision = revised(decision, duration_s=t - episode.active_since, action=None)
+        decision = revised(
+            decision, duration_s=t - episode.active_since, action=None, ended_by=ended_by
+        )
         return self.kit.gates.unless_silenced(decision) if decision.notifies else decision
 
     def decision(
@@ -129,7 +132,7 @@ class MetricRules(Stateful):
         if episode.state is State.FIRING:
             ends = trig.resolve.holds(metrics) if trig.resolve else not holds
             if ends:
-                return [self.resolve(rule, t)]
+                return [self.resolve(rule, t, "resolve" if trig.resolve else "cleared")]
         return []
 
 
@@ -173,7 +176,7 @@ class AbsentRules(Stateful):
     def on_seen(self, t: float, name: str) -> list[Decision]:
         self.shared.last_seen[name] = t
         return [
-            self.resolve(rule, t)
+            self.resolve(rule, t, "seen")
             for rule in self.rules
             if _absent(rule).signal == name and self.episodes[rule.id].state is State.FIRING
         ]
@@ -191,7 +194,7 @@ class AbsentRules(Stateful):
     def _exited(self, t: float) -> list[Decision]:
         """The training exited: no silence is too long any more; what fires is resolved."""
         self._alive = False
-        return [self.resolve(r, t) for r in self.rules if self._firing(r)]
+        return [self.resolve(r, t, "exit") for r in self.rules if self._firing(r)]
 
     def _heartbeat(self, t: float) -> list[Decision]:
         """The probe says the training is alive: that is activity too."""

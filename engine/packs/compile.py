@@ -28,6 +28,7 @@ from engine.errors import (
 from engine.model import Action, Kind, Severity
 from engine.packs import schemacheck
 from engine.packs.expr import Expression, compile_expression
+from engine.packs.prose import unwrap
 from engine.packs.regexcheck import compile_regex
 from engine.packs.rule import (
     AbsentTrigger,
@@ -39,6 +40,7 @@ from engine.packs.rule import (
     Rule,
     RuleSet,
     Signal,
+    Translation,
     Trigger,
 )
 from engine.packs.template import Template, compile_template
@@ -60,6 +62,7 @@ COMMON_OPTIONS = frozenset(
         "severity",
         "summary",
         "advice",
+        "translations",
         "labels",
         "cooldown",
         "channels",
@@ -142,12 +145,21 @@ class _Ctx:
         self, key: str, known: Collection[str] | None, default: str | None = None
     ) -> Template | None:
         text = self.raw[key] if self.has(key) else default
+        return self.compiled_text(key, text, known, key)
+
+    def compiled_text(
+        self, where: str | JsonPath, text: object, known: Collection[str] | None, shown: str
+    ) -> Template | None:
+        """`text` as a template (advice without its soft line breaks), or None after a
+        problem reported at `where` as `'shown': ...`."""
         if text is None:
             return None
+        if shown.endswith("advice") and isinstance(text, str):
+            text = unwrap(text)
         try:
             return compile_template(text, known, ELSEWHERE)
         except TemplateError as exc:
-            self.error(key, f"'{key}': {exc}")
+            self.error(where, f"'{shown}': {exc}")
             return None
 
     def regex(self, key: str) -> Pattern | None:
@@ -325,6 +337,29 @@ def _examples(ctx: _Ctx, kind: Kind | None) -> Examples:
     return Examples(fires, quiet)
 
 
+def _translations(ctx: _Ctx, known: Collection[str] | None) -> dict[str, Translation]:
+    """The rule's texts in other languages; each may use the names its English text may."""
+    raw = ctx.raw.get("translations") if ctx.has("translations") else None
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Translation] = {}
+    for language, texts in raw.items():
+        if not isinstance(texts, dict):
+            continue
+        if not texts:
+            message = f"translation '{language}' is empty; give its 'summary' or 'advice'"
+            ctx.error(("translations", language), message)
+            continue
+        parts = [
+            ctx.compiled_text(
+                ("translations", language, key), texts.get(key), known, f"{language} {key}"
+            )
+            for key in ("summary", "advice")
+        ]
+        out[language] = Translation(*parts)
+    return out
+
+
 def compile_rule(
     raw: Mapping[str, Any],
     defaults: Mapping[str, Any],
@@ -345,6 +380,7 @@ def compile_rule(
     default_summary = KINDS[kind].default_summary if kind is not None else None
     summary = ctx.template("summary", known, default_summary)
     advice = ctx.template("advice", known)
+    translations = _translations(ctx, known)
     cooldown = ctx.duration("cooldown", DEFAULT_COOLDOWN) or 0.0
     examples = _examples(ctx, kind)
     if rejected is not None or ctx.failed or kind is None or trigger is None or summary is None:
@@ -357,6 +393,7 @@ def compile_rule(
         trigger=trigger,
         summary=summary,
         advice=advice,
+        translations=translations,
         labels={**defaults.get("labels", {}), **raw.get("labels", {})},
         cooldown=cooldown,
         channels=tuple(ctx.get("channels", ())),

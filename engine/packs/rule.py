@@ -97,6 +97,14 @@ class Examples:
 
 
 @dataclass(frozen=True, eq=False)
+class Translation:
+    """A rule's texts in one other language; None: that text falls back to English."""
+
+    summary: Template | None = None
+    advice: Template | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Rule:
     id: str
     kind: Kind
@@ -104,6 +112,7 @@ class Rule:
     trigger: Trigger
     summary: Template
     advice: Template | None = None
+    translations: Mapping[str, Translation] = field(default_factory=dict)  # by language tag
     labels: Mapping[str, str] = field(default_factory=dict)
     cooldown: float = 300.0
     channels: tuple[str, ...] = ()
@@ -112,6 +121,20 @@ class Rule:
     examples: Examples = field(default_factory=Examples)
     path: str = "<memory>"
     line: int = 0
+
+    @property
+    def condition(self) -> str:
+        """What the rule watches, as written: a metric rule's condition, the signal an
+        absent rule waits for, an event rule's event; empty for a log rule (its cause is
+        the line it matched)."""
+        trig = self.trigger
+        if isinstance(trig, MetricTrigger):
+            return trig.condition.text
+        if isinstance(trig, AbsentTrigger):
+            return trig.signal
+        if isinstance(trig, EventTrigger):
+            return trig.name
+        return ""
 
 
 @dataclass(frozen=True, eq=False)
