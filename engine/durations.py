@@ -33,8 +33,11 @@ def parse_duration(text: object) -> float:
     return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(spec))
 
 
-def format_duration(seconds: float) -> str:
-    """A short human form: `45s`, `12m`, `3h05m`, `2d4h`."""
+def format_duration(seconds: float, language: str = "en") -> str:
+    """A short human form: `45s`, `12m`, `3h05m`, `2d4h` (zh-CN: `45秒`, `12分钟`, `3小时5分`,
+    `2天4小时`)."""
+    if language == "zh-CN":
+        return _zh_duration(seconds)
     s = max(0, round(seconds))
     if s < 60:
         return f"{s}s"
@@ -48,6 +51,23 @@ def format_duration(seconds: float) -> str:
     d, rest = divmod(s, 86400)
     h = rest // 3600
     return f"{d}d{h}h" if h else f"{d}d"
+
+
+def _zh_duration(seconds: float) -> str:
+    """`45秒`, `12分钟`, `3小时5分`, `2天4小时`: the form `format_duration` has, in Chinese."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}秒"
+    if s < 3600:
+        m, rest = divmod(s, 60)
+        return f"{m}分{rest}秒" if rest else f"{m}分钟"
+    if s < 86400:
+        h, rest = divmod(s, 3600)
+        m = rest // 60
+        return f"{h}小时{m}分" if m else f"{h}小时"
+    d, rest = divmod(s, 86400)
+    h = rest // 3600
+    return f"{d}天{h}小时" if h else f"{d}天"
 
 
 def exact_duration(seconds: float) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import signal
 import socket
 import sqlite3
@@ -151,6 +152,32 @@ def test_outage_then_every_alert_arrives_in_order(tmp_path: Path, receiver: Rece
     assert_no_secret(cwd, out + err)
 
 
+def test_alertjson_posts_the_record_itself_as_an_object(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """`alertjson://`: the receiver reads the record's fields at once (Apprise's `json://`
+    would hand it an envelope with the record as a string inside)."""
+    receiver.start()
+    cwd = workdir_with(
+        tmp_path,
+        f"""\
+        channels:
+          - name: hook
+            url: alertjson://127.0.0.1:{receiver.port}/alerts?token=${{HOOK_TOKEN}}
+        """,
+        f"HOOK_TOKEN={SECRET}\n",
+    )
+    proc = start_run(cwd, "sh", "-c", "echo 'BOOM 9'")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert wait_for(lambda: len(receiver.bodies) == 1, 10)
+    (body,) = receiver.bodies
+    assert body["rule"] == "boom" and body["values"]["n"] == 9
+    assert body["line"] == "BOOM 9" and body["severity"] == "error"
+    assert isinstance(body["context"], list) and "message" not in body
+    assert_no_secret(cwd, out + err)
+
+
 def test_an_outbox_that_cannot_be_opened_queues_in_memory(
     tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -247,19 +274,38 @@ def test_email_is_html_with_a_text_part(tmp_path: Path, smtp: tuple[Mailbox, int
     assert proc.returncode == 0, proc.stderr
     assert wait_for(lambda: len(box.messages) == 1, 10)
     (message,) = box.messages
-    assert message["Subject"] == "[node-7] ERROR boom: boom 42"
+    assert message["Subject"] == "❗ [node-7] ERROR boom: boom 42"
     assert message["To"] == "me@example.com"
     assert message.get_content_type() == "multipart/alternative"
     html = message.get_body(("html",))
     text = message.get_body(("plain",))
     assert html is not None and text is not None
-    html_text, plain = html.get_content(), text.get_content()
-    assert "boom 42" in html_text and "<table>" in html_text
+    html_text, plain = html.get_content(), text.get_content().replace("\r\n", "\n")
+    assert "boom 42" in html_text and "<table" in html_text
     assert "&lt;script&gt;" in html_text and "<script>" not in html_text  # the line is escaped
     for part in (html_text, plain):
         assert "Look at boom 42." in part  # the advice
         assert "loading" in part  # the context before the matched line
         assert "node-7" in part and "alert id:" in part
+    # The plain part, which Apprise derives from the HTML, reads as text: the sections in
+    # order, a fact a line as `key: value`, numbers that are whole as whole numbers, the
+    # last lines as they were.
+    in_order = [
+        "ERROR boom: boom 42\n",
+        "\n🔎 Cause: line 2 of stdout\n",
+        "\n🔧 What to do\nLook at boom 42.\n",
+        "\n📋 Details\n",
+        "\nproject: node-7\nwhere: stdout:2\n",
+        "\nn: 42\n",
+        "\n📄 Last lines\nloading\nBOOM 42 <script>x</script>\n",
+        "\nalert id: ",
+    ]
+    at = 0
+    for piece in in_order:
+        found = plain.find(piece, at)
+        assert found >= 0, f"{piece!r} missing or out of order in:\n{plain}"
+        at = found + len(piece)
+    assert re.search(r"^restarts: 0$", plain, re.M), plain
 
 
 def test_lint_reports_channel_problems_with_lines(tmp_path: Path) -> None:

@@ -147,8 +147,9 @@ OOM = Decision(
         "    loss = self.compute_loss(model, inputs)",
     ),
 )
-OOM_TITLE = (
-    "[RL-Swarm node 1] CRITICAL cuda-oom: CUDA out of memory on GPU 0 (tried to allocate 2.00 GiB)"
+OOM_TITLE = (  # a subject starts with the severity's emoji, as channels have by default
+    "🚨 [RL-Swarm node 1] CRITICAL cuda-oom: CUDA out of memory on GPU 0 "
+    "(tried to allocate 2.00 GiB)"
 )
 OOM_HEADLINE = "CRITICAL cuda-oom: CUDA out of memory on GPU 0 (tried to allocate 2.00 GiB)"
 
@@ -285,9 +286,10 @@ def test_channels_yaml_resolves_to_the_expected_channels(channels: ChannelSet) -
     }
     for channel in channels.channels:
         assert leaked(channel.privacy) == [], channel.privacy
-    assert by_name["dingtalk"].privacy.startswith("dingtalk://****@****/?")
-    assert by_name["wecom"].privacy.startswith("wecombot://****/?")
-    assert by_name["feishu"].privacy.startswith("feishu://****/?")
+    # Apprise's privacy form without the defaults it adds (`?overflow=upstream&retry=0...`)
+    assert by_name["dingtalk"].privacy == "dingtalk://****@****/"
+    assert by_name["wecom"].privacy == "wecombot://****/"
+    assert by_name["feishu"].privacy == "feishu://****/"
     assert [c.name for c in route(channels, Severity.WARNING, ())] == [
         "dingtalk",
         "wecom",
@@ -311,8 +313,8 @@ def test_dingtalk_sends_signed_markdown(
         "markdown",
         "failure",
     )
-    assert message.body.startswith(f"### 🔴 {OOM_HEADLINE}\n\n")
-    for part in ("**What to do:**", "> torch.OutOfMemoryError", "logs/swarm_launcher.log:1832"):
+    assert message.body.startswith(f"### 🚨 {OOM_HEADLINE}\n\n")
+    for part in ("What to do**: ", "> torch.OutOfMemoryError", "logs/swarm_launcher.log:1832"):
         assert part in message.body
 
     request = only_request(vendor)
@@ -458,7 +460,7 @@ def test_lark_sends_a_signed_card(
             "body": {"elements": [{"tag": "markdown", "content": without_headline(message.body)}]},
         },
     }
-    assert message.title == "[RL-Swarm node 1] WARNING loss-spike: loss 9.81 > 3.0 at step 1200"
+    assert message.title == "⚠️ [RL-Swarm node 1] WARNING loss-spike: loss 9.81 > 3.0 at step 1200"
     assert raw_body(request) == compact(expected)
     assert dict(request.headers) == json_headers(raw_body(request))
 

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from engine.durations import format_duration
 from engine.model import Decision, Reason, Texts, Value
-from engine.packs.rule import Rule
+from engine.packs.rule import Rule, Translation
 
 _KEEP_DAYS = 4096
 
@@ -57,10 +58,7 @@ class Drafter:
             kind=rule.kind,
             condition=rule.condition,
             translations={
-                language: Texts(
-                    texts.summary.render(values) if texts.summary else "",
-                    texts.advice.render(values) if texts.advice else "",
-                )
+                language: _translated(texts, values, language)
                 for language, texts in rule.translations.items()
             },
             **(where or {}),
@@ -81,6 +79,17 @@ class Drafter:
         hour, rest = divmod(rest, 3600)
         minute, sec = divmod(rest, 60)
         return f"{date} {hour:02d}:{minute:02d}:{sec:02d}Z"
+
+
+def _translated(texts: Translation, values: dict[str, Value], language: str) -> Texts:
+    """A rule's texts in `language`, a silence's length written in that language too."""
+    silent = values.get("silent_s")
+    if isinstance(silent, int | float):
+        values = {**values, "silent_for": format_duration(silent, language)}
+    return Texts(
+        texts.summary.render(values) if texts.summary else "",
+        texts.advice.render(values) if texts.advice else "",
+    )
 
 
 def bare(rule: Rule, t: float, group: str, reason: Reason) -> Decision:

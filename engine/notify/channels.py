@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 import apprise
 
@@ -25,6 +25,7 @@ from engine.model import Severity
 from engine.notify import builtin as builtin_channels
 from engine.notify.apprise_log import ERRORS
 from engine.notify.envfile import read_env, references, substitute
+from engine.notify.words import DEFAULT_LANGUAGE
 from engine.packs import schemacheck, yamlio
 from engine.packs.yamlio import Located
 
@@ -53,6 +54,8 @@ STYLES: Mapping[str, str] = {
     "console": "text",
     "alertmanager": "json",  # the plugin turns the alert record itself into Alertmanager alerts
     "alertmanagers": "json",
+    "alertjson": "json",  # the alert record itself is posted
+    "alertjsons": "json",
 }
 RATES: Mapping[str, float] = {  # messages per second
     "dingtalk": 20 / 60,
@@ -83,6 +86,8 @@ class Channel:
     enabled: bool = True
     line: int = 0
     secrets: tuple[str, ...] = ()  # the values filled in from ${NAME}, to scrub from errors
+    language: str = DEFAULT_LANGUAGE
+    emoji: bool = True
 
 
 @dataclass
@@ -137,15 +142,44 @@ def _rate(text: str | None, scheme: str) -> float | None:
     return int(count) / _RATE_UNITS[unit] if int(count) > 0 else None
 
 
+# Arguments Apprise adds to every URL it prints (its defaults), beside the plugin's own.
+_INTERNAL = frozenset({"format", "overflow", "retry", "wait", "optional", "emojis", "tz"})
+_DEFAULTED = frozenset({"method", "mode", "cto", "rto", "verify", "store"})
+
+
 def _privacy(url: str) -> tuple[str | None, str]:
-    """Apprise's privacy form of `url`, or None and Apprise's reason for refusing it."""
+    """Apprise's privacy form of `url` as a person reads it (see `shown_url`), or None and
+    Apprise's reason for refusing it."""
     builtin_channels.register()
     ERRORS.clear()
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    return (None, ERRORS.last()) if plugin is None else (str(plugin.url(privacy=True)), "")
+    if plugin is None:
+        return None, ERRORS.last()
+    internal = _INTERNAL | _DEFAULTED | set(plugin.url_parameters(privacy=True))
+    return shown_url(str(plugin.url(privacy=True)), url, internal), ""
 
 
-def _channel(doc: Located, i: int, raw: Mapping[str, object], env: Mapping[str, str]) -> Channel:
+def shown_url(privacy: str, written: str, internal: Collection[str]) -> str:
+    """`privacy` without the arguments in `internal` that `written` does not set itself
+    (`?overflow=upstream&retry=0...`: Apprise's defaults, noise to the reader), its query
+    decoded for reading."""
+    base, _, query = privacy.partition("?")
+    given = {k for k, _ in parse_qsl(written.partition("?")[2], keep_blank_values=True)}
+    kept = [
+        f"{k}={v}"
+        for k, v in parse_qsl(query, keep_blank_values=True)
+        if k not in internal or k in given
+    ]
+    return base + ("?" + "&".join(kept) if kept else "")
+
+
+def _channel(
+    doc: Located,
+    i: int,
+    raw: Mapping[str, object],
+    env: Mapping[str, str],
+    defaults: Mapping[str, object],
+) -> Channel:
     where = ("channels", i)
     name = str(raw["name"])
     written = str(raw["url"])
@@ -188,6 +222,8 @@ def _channel(doc: Located, i: int, raw: Mapping[str, object], env: Mapping[str, 
         enabled=bool(raw.get("enabled", True)),
         line=line,
         secrets=secrets,
+        language=str(raw.get("language", defaults.get("language", DEFAULT_LANGUAGE))),
+        emoji=bool(raw.get("emoji", defaults.get("emoji", True))),
     )
 
 
@@ -226,7 +262,7 @@ def parse(doc: Located, env: Mapping[str, str]) -> ChannelSet:
             problems.append(Problem(doc.path, line, f"channel '{raw['name']}' is defined twice"))
             continue
         try:
-            result.channels.append(_channel(doc, i, raw, env))
+            result.channels.append(_channel(doc, i, raw, env, doc.data))
         except ConfigError as exc:
             problems.extend(exc.problems)
     problems.extend(_check_fallbacks(doc, result))

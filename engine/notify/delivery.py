@@ -143,13 +143,15 @@ class Sender:
         return [[item] for item in items[: allowance - 1]] + [items[allowance - 1 :]]
 
     def message(self, batch: Sequence[Item]) -> Message:
-        payloads = [i.payload for i in batch]
+        return self.message_of([i.payload for i in batch])
+
+    def message_of(self, payloads: Sequence[AlertRecord]) -> Message:
+        """One message for the records (a digest for several), in this channel's style."""
         project = self.owner.channels.project
         limit = LIMITS.get(self.channel.scheme)
-        style = "console" if self.channel.scheme == "console" else self.channel.style
-        if len(payloads) == 1:
-            return render(payloads[0], style, project, limit)
-        return render_digest(payloads, style, project, limit)
+        channel = self.channel
+        style = "console" if channel.scheme == "console" else channel.style
+        return render_digest(payloads, style, project, limit, channel.language, channel.emoji)
 
     def _deliver(self, batch: Sequence[Item]) -> bool:
         try:
@@ -213,6 +215,7 @@ class Delivery:
         self.host = host
         self.notice = notice
         self.clock = clock
+        self.links: dict[str, str] = {}  # put in every alert (the dashboard's address, once served)
         self.stopping = threading.Event()
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
         self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
@@ -241,11 +244,25 @@ class Delivery:
         return self.channels.scrub(text)
 
     def send(self, decision: Decision) -> None:
+        """Queue the alert for its channels; the terminal gets it at once, in the caller's
+        thread, so that what the supervisor prints about it next comes after it."""
         targets = route(self.channels, decision.severity, decision.channels)
         if not targets:
             return
-        record = alert_record(decision, self.host, self.channels.project)
-        self.enqueue(record, [c.name for c in targets])
+        record = alert_record(decision, self.host, self.channels.project, self.links)
+        later = [c.name for c in targets if not self._shown_now(c, record)]
+        if later:
+            self.enqueue(record, later)
+
+    def _shown_now(self, channel: Channel, record: AlertRecord) -> bool:
+        """Print `record` on a terminal channel now; False (queue it) for any other channel,
+        or if the terminal refused it (it is retried from the outbox)."""
+        sender = self.senders.get(channel.name)
+        if channel.scheme != "console" or sender is None:
+            return False
+        ok, error = send_via(sender.apprise, sender.message_of([record]), self.scrub)
+        self.count(channel.name, ok, 1, error)
+        return ok
 
     def enqueue(self, record: AlertRecord, channels: Sequence[str]) -> None:
         for name in channels:  # counted first: a sender may send it before add() returns
@@ -339,7 +356,8 @@ def test_channels(
         client = apprise.Apprise()
         client.add(channel.url)
         style = "console" if channel.scheme == "console" else channel.style
-        message = render(record, style, channels.project, LIMITS.get(channel.scheme))
+        limit = LIMITS.get(channel.scheme)
+        message = render(record, style, channels.project, limit, channel.language, channel.emoji)
         ok, error = send_via(client, message, channels.scrub)
         results.append((channel, ok, error))
     return results

@@ -13,10 +13,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TypedDict
 
 from engine.model import Decision, Value
+
+
+class TextsRecord(TypedDict):
+    summary: str
+    advice: str
 
 
 class DecisionRecord(TypedDict):
@@ -37,12 +43,13 @@ class DecisionRecord(TypedDict):
     source: str | None
     line_no: int | None
     line: str | None
+    advice: str  # as written in the pack, its soft line breaks removed
+    category: str | None  # the rule's `category` label
 
 
 class AlertRecord(DecisionRecord):
     """A notification on its way to the channels, as the outbox keeps it."""
 
-    advice: str
     context: list[str]
     action: str | None
     values: dict[str, Value]
@@ -50,6 +57,10 @@ class AlertRecord(DecisionRecord):
     host: str
     project: str
     since_t: float | None  # `since` as seconds since the epoch
+    condition: str  # what the rule watches, as written (see `Rule.condition`)
+    ended_by: str | None  # what ended a resolved state (see `model.ENDINGS`)
+    translations: dict[str, TextsRecord]  # summary and advice by language tag
+    links: dict[str, str]  # e.g. the dashboard's address, when one is served
 
 
 def when(t: float, timed: bool) -> str | None:
@@ -76,6 +87,8 @@ def decision_record(d: Decision, timed: bool) -> DecisionRecord:
         "source": d.source,
         "line_no": d.line_no,
         "line": d.line,
+        "advice": d.advice,
+        "category": d.labels.get("category"),
     }
 
 
@@ -106,12 +119,13 @@ def alert_key(decision: Decision, host: str) -> str:
     return _keys[0](decision, host)
 
 
-def alert_record(decision: Decision, host: str, project: str) -> AlertRecord:
+def alert_record(
+    decision: Decision, host: str, project: str, links: Mapping[str, str] | None = None
+) -> AlertRecord:
     record = decision_record(decision, timed=True)
     values = {k: v for k, v in decision.values.items() if k not in _SKIPPED_VALUES}
     return {
         **record,
-        "advice": decision.advice,
         "context": list(decision.context),
         "action": decision.action.value if decision.action else None,
         "values": values,
@@ -120,6 +134,13 @@ def alert_record(decision: Decision, host: str, project: str) -> AlertRecord:
         "project": project,
         "t": decision.t,
         "since_t": decision.since,
+        "condition": decision.condition,
+        "ended_by": decision.ended_by,
+        "translations": {
+            tag: {"summary": texts.summary, "advice": texts.advice}
+            for tag, texts in decision.translations.items()
+        },
+        "links": dict(links or {}),
     }
 
 
@@ -155,6 +176,7 @@ def notice_record(
         "line_no": None,
         "line": None,
         "advice": advice,
+        "category": (labels or {}).get("category"),
         "context": [],
         "action": None,
         "values": {},
@@ -162,4 +184,8 @@ def notice_record(
         "host": host,
         "project": project,
         "since_t": None,
+        "condition": "",
+        "ended_by": None,
+        "translations": {},
+        "links": {},
     }

@@ -1,21 +1,34 @@
-"""Alert records to messages, per style (console, text, markdown, html, sms, json). Pure.
+"""Alert records to messages, one style per kind of channel. Pure: records in, text out.
 
-An alert record (`engine.notify.record.AlertRecord`) is what the outbox keeps.
-Each style respects a size limit: a long body is cut with a marker that says
-how much was left out; a burst of alerts becomes one digest message.
+Every style lays out the same parts (`engine.notify.shown`) in the same order: the
+headline, the cause, what to do, the facts, the last lines of output, the links.
+
+- `console`: the terminal; the headline, the cause and the advice (the output is on the
+  screen already, so no last lines).
+- `text`: plain text: `key: value` facts, the last lines indented.
+- `html`: an email: inline styles only (webmail drops `<style>`), the facts as one-cell
+  rows so that the plain-text part a mail plugin derives from it reads `key: value`.
+- `markdown`: a chat robot (DingTalk, WeCom, Feishu): within the service's size, the last
+  lines are cut from the top, then the facts from the bottom; never the headline or the
+  advice.
+- `sms`: one line: 160 characters, or 70 when it needs more than plain ASCII (one SMS).
+- `json`: the record itself, an object (for `jsonl://`, `alertjson://`, Alertmanager).
+
+A burst of alerts becomes one digest message (`render_digest`), worst first.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import textwrap
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from engine.durations import format_duration
 from engine.notify.record import AlertRecord
+from engine.notify.shown import Shown, hour_minute, shown
+from engine.notify.words import HEADING_ICONS, words
 
 Alert = AlertRecord
 
@@ -25,16 +38,27 @@ LIMITS: Mapping[str, int] = {  # bytes of body per message, below what each robo
     "feishu": 19_000,
     "lark": 19_000,
 }
-SMS_CHARS = 160
+SMS_CHARS = 160  # one SMS in the GSM alphabet (plain ASCII is within it)
+SMS_WIDE_CHARS = 70  # one SMS in UCS-2, as any Chinese text is sent
 CUT = "\n... (cut to fit: {n} more bytes)"
-_SEVERITY_RANK = {"critical": 3, "error": 2, "warning": 1, "info": 0}
-_ICONS = {"critical": "🔴", "error": "🟠", "warning": "🟡", "info": "🔵", "resolved": "🟢"}
-_HTML_COLOURS = {
+TEXT_WIDTH = 76
+CONSOLE_WIDTH = 96
+MARKDOWN_LINES = 12  # last lines quoted in a chat message at most
+MARKDOWN_LINE_CHARS = 300
+_SEVERITY_RANK = {"critical": 3, "error": 2, "warning": 1, "info": 0, "resolved": -1}
+COLOURS = {
     "critical": "#b00020",
     "error": "#d9480f",
-    "warning": "#b08800",
-    "info": "#1c7ed6",
-    "resolved": "#2b8a3e",
+    "warning": "#9a6700",
+    "info": "#1c6dd0",
+    "resolved": "#1a7f37",
+}
+TINTS = {
+    "critical": "#fdecee",
+    "error": "#fff1e6",
+    "warning": "#fff8e1",
+    "info": "#eaf2fd",
+    "resolved": "#e9f7ee",
 }
 
 
@@ -46,191 +70,187 @@ class Message:
     notify_type: str  # info | success | warning | failure (Apprise's NotifyType values)
 
 
-def _clock(t: float | None) -> str:
-    """Local time with its zone, as the operator reads it: `2025-07-08 19:12:21 CST`."""
-    if t is None:
-        return "?"
-    return datetime.fromtimestamp(t, tz=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def _hm(t: float | None) -> str:
-    return _clock(t)[11:16] + _clock(t)[19:] if t is not None else "?"
-
-
-def _since(alert: Alert) -> float | None:
-    value = alert.get("since_t", alert.get("since"))
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _resolved(alert: Alert) -> bool:
-    return bool(alert.get("reason") == "resolved")
-
-
-def _label(alert: Alert) -> str:
-    return "RESOLVED" if _resolved(alert) else str(alert["severity"]).upper()
-
-
 def notify_type(alert: Alert) -> str:
-    if _resolved(alert):
-        return "success"
-    return {"critical": "failure", "error": "failure", "warning": "warning"}.get(
-        str(alert["severity"]), "info"
-    )
+    return shown(alert).notify_type
 
 
-def headline(alert: Alert) -> str:
-    """`CRITICAL cuda-oom: summary (and 3 more since 14:02)`; a resolved one says how long."""
-    extra = ""
-    count = int(alert.get("count") or 1)
-    since = _since(alert)
-    if alert.get("reason") == "digest":
-        extra = f" ({count} more since {_hm(since)})"
-    elif count > 1 and since is not None:
-        extra = f" (and {count - 1} more since {_hm(since)})"
-    lasted = alert.get("duration_s")
-    if _resolved(alert) and lasted is not None:
-        extra += f" after {format_duration(lasted)}"
-    group = f" [{alert['group']}]" if alert.get("group") else ""
-    return f"{_label(alert)} {alert['rule']}{group}{extra}: {alert['summary']}"
+def headline(alert: Alert, language: str = "en") -> str:
+    """`CRITICAL cuda-oom: summary (and 3 more since 14:02)`; a resolved one says how long
+    it lasted and what ended it."""
+    return shown(alert, language).headline
 
 
-_HEADLINE_METRICS = (
-    "mem_percent",
-    "mem_available_gb",
-    "swap_percent",
-    "disk_free_gb",
-    "cpu_percent",
-    "proc_rss_gb",
-    "gpu_mem_gb",
-    "seconds_since_activity",
-)
+def _paragraphs(text: str, width: int, indent: str = "") -> list[str]:
+    """`text`'s paragraphs wrapped to `width` (lines of their own, such as commands, kept)."""
+    out: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if out:
+            out.append("")
+        for line in paragraph.split("\n"):
+            out.extend(
+                textwrap.wrap(
+                    line,
+                    width,
+                    initial_indent=indent,
+                    subsequent_indent=indent,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+                or [indent]
+            )
+    return out
 
 
-def _metrics(alert: Alert, only: Sequence[str] = ()) -> list[tuple[str, str]]:
-    values = alert.get("values") or {}
-    out = []
-    for key in only or sorted(values):
-        if key not in values:
-            continue
-        value = values[key]
-        if isinstance(value, float):
-            out.append((key, f"{value:.2f}"))
-        elif isinstance(value, int | str) and not isinstance(value, bool):
-            out.append((key, str(value)[:200]))
-    return out[:40]
+def _heading(s: Shown, name: str) -> str:
+    icon = HEADING_ICONS.get(name, "") if s.icon else ""
+    text = s.words.headings[name]
+    return f"{icon} {text}" if icon else text
 
 
-def _facts(alert: Alert) -> list[tuple[str, str]]:
-    facts = [
-        ("time", _clock(alert.get("t"))),
-        ("host", str(alert.get("host", ""))),
-        ("project", str(alert.get("project", ""))),
-        ("rule", str(alert["rule"])),
-        ("severity", str(alert["severity"])),
-    ]
-    if alert.get("group"):
-        facts.append(("group", str(alert["group"])))
-    if alert.get("source"):
-        facts.append(("where", f"{alert['source']}:{alert.get('line_no') or '?'}"))
-    if int(alert.get("count") or 1) > 1:
-        facts.append(("occurrences", f"{alert['count']} since {_clock(_since(alert))}"))
-    lasted = alert.get("duration_s")
-    if _resolved(alert) and lasted is not None:
-        facts.append(("lasted", format_duration(lasted)))
-    labels = alert.get("labels") or {}
-    if labels:
-        facts.append(("labels", ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))))
-    return facts
+def _colon(s: Shown) -> str:
+    return "：" if s.words.tag == "zh-CN" else ": "
 
 
-def _lines(alert: Alert) -> list[str]:
-    line = alert.get("line")
-    return [*(alert.get("context") or []), *([line] if line else [])]
+# --- one style each ------------------------------------------------------------------------------
 
 
-def _advice(alert: Alert) -> str:
-    return "" if _resolved(alert) else str(alert.get("advice") or "").strip()
+def _console(s: Shown, project: str) -> Message:
+    """The headline as the body's first line (Apprise sends no empty body), the cause and
+    the advice under it; no last lines: they are on the screen above."""
+    lines = [s.headline]
+    if s.cause and s.level != "resolved":
+        lines.append(f"  {s.words.headings['cause']}{_colon(s)}{s.cause}")
+    lines += _paragraphs(s.advice, CONSOLE_WIDTH, "  ") if s.advice else []
+    return Message("", "\n".join(lines), "text", s.notify_type)
 
 
-# --- one style each: the headline, what to do, the log, then the facts ------------------------
+def _text(s: Shown, project: str) -> Message:
+    colon = _colon(s)
+    parts = [s.headline]
+    if s.cause:
+        parts += ["", f"{_heading(s, 'cause')}{colon}{s.cause}"]
+    if s.advice:
+        parts += ["", _heading(s, "advice") + colon.rstrip(), *_paragraphs(s.advice, TEXT_WIDTH)]
+    parts += ["", _heading(s, "facts") + colon.rstrip(), *(f"  {k}: {v}" for k, v in s.facts)]
+    if s.lines:
+        parts += ["", _heading(s, "lines") + colon.rstrip(), *(f"    {line}" for line in s.lines)]
+    parts += ["", *(f"{what}: {url}" for what, url in s.links)]
+    parts.append(f"{s.words.headings['alert_id']}: {s.key}")
+    return Message(s.subject(project), "\n".join(parts), "text", s.notify_type)
 
 
-def _console(alert: Alert, project: str) -> Message:
-    """The headline as the body's first line (Apprise sends no empty body), then the advice."""
-    body = headline(alert) + (f"\n{_advice(alert)}" if _advice(alert) else "")
-    return Message("", body, "text", notify_type(alert))
+def _markdown_parts(s: Shown, lines: Sequence[str], facts: int) -> list[str]:
+    colon = _colon(s)
+    parts = [f"### {s.headline}", ""]
+    if s.cause:
+        parts += [f"**{_heading(s, 'cause')}**{colon}{s.cause}", ""]
+    if s.advice:
+        first, *rest = s.advice.split("\n\n")
+        parts += [f"**{_heading(s, 'advice')}**{colon}{first}", ""]
+        for paragraph in rest:
+            parts += [paragraph, ""]
+    if facts:
+        parts += [f"- **{k}**{colon}{v}" for k, v in s.facts[:facts]] + [""]
+    if lines:
+        parts += [f"**{_heading(s, 'lines')}**", *(f"> {line}" for line in lines), ""]
+    parts += [f"[{what}]({url})" for what, url in s.links]
+    return parts
 
 
-def _text(alert: Alert, project: str) -> Message:
-    parts = [headline(alert)]
-    if _advice(alert):
-        parts += ["", "What to do:", _advice(alert)]
-    if _lines(alert):
-        parts += ["", "Log:", *_lines(alert)]
-    parts += ["", *(f"{k}: {v}" for k, v in _facts(alert))]
-    if _metrics(alert):
-        parts += ["", "Metrics:", *(f"  {k} = {v}" for k, v in _metrics(alert))]
-    parts += ["", f"alert id: {alert.get('key', '')}"]
-    return Message(f"[{project}] {headline(alert)}", "\n".join(parts), "text", notify_type(alert))
+def _markdown(s: Shown, project: str, limit: int | None = None) -> Message:
+    """A chat message; over `limit`, the last lines go first (from the top), then facts."""
+    lines = [line[:MARKDOWN_LINE_CHARS] for line in s.lines[-MARKDOWN_LINES:]]
+    cut = len(s.lines) - len(lines)
+    facts = len(s.facts)
+    while True:
+        shown_lines = ([s.words.phrase("cut_lines", n=cut)] if cut else []) + list(lines)
+        body = "\n".join(_markdown_parts(s, shown_lines, facts)).rstrip()
+        if limit is None or len(body.encode("utf-8")) <= limit or not (lines or facts):
+            break
+        if lines:
+            lines, cut = lines[1:], cut + 1
+        else:
+            facts -= 1
+    return fit(Message(s.subject(project), body, "markdown", s.notify_type), limit)
 
 
-def _markdown(alert: Alert, project: str) -> Message:
-    """For chat apps on a phone: short lines, the few facts that are not in the headline."""
-    icon = _ICONS["resolved" if _resolved(alert) else str(alert["severity"])]
-    parts = [f"### {icon} {headline(alert)}", ""]
-    if _advice(alert):
-        parts += [f"**What to do:** {_advice(alert)}", ""]
-    if _lines(alert):
-        parts += [*(f"> {line[:300]}" for line in _lines(alert)[-6:]), ""]
-    parts += [f"- **{k}**: {v}" for k, v in _facts(alert) if k not in ("rule", "severity")]
-    numbers = _metrics(alert, _HEADLINE_METRICS)
-    if numbers:
-        parts.append("- **metrics**: " + ", ".join(f"{k}={v}" for k, v in numbers))
-    title = f"[{project}] {headline(alert)}"
-    return Message(title, "\n".join(parts), "markdown", notify_type(alert))
-
-
-def _html(alert: Alert, project: str) -> Message:
+def _html(s: Shown, project: str) -> Message:
+    """An email body. The sections are apart by a newline and nothing inside one is: a mail
+    plugin that derives the plain-text part from the HTML (Apprise does) then gives one
+    line per fact and a blank line between sections."""
     e = html.escape
-    colour = _HTML_COLOURS["resolved" if _resolved(alert) else str(alert["severity"])]
-    body = [f"<h2 style='color:{colour}'>{e(headline(alert))}</h2>"]
-    if _advice(alert):
-        body.append(f"<h3>What to do</h3><p>{e(_advice(alert))}</p>")
-    if _lines(alert):
-        body.append(f"<h3>Log</h3><pre>{e(chr(10).join(_lines(alert)))}</pre>")
+    colour, tint = COLOURS.get(s.level, "#444"), TINTS.get(s.level, "#f6f8fa")
+    heading = 'style="margin:16px 0 4px;font-size:15px;color:#1f2328"'
+    sections = [
+        "<div style=\"font-family:-apple-system,'Segoe UI',Helvetica,Arial,'PingFang SC',"
+        "'Microsoft YaHei',sans-serif;font-size:14px;line-height:1.5;color:#1f2328;"
+        'max-width:720px">'
+        f'<div style="border-left:6px solid {colour};background:{tint};padding:10px 14px">'
+        f'<div style="font-size:17px;font-weight:bold;color:{colour}">{e(s.headline)}</div>'
+        "</div>"
+    ]
+    if s.cause:
+        sections.append(
+            f'<p style="margin:12px 0 0"><b>{e(_heading(s, "cause"))}{e(_colon(s))}</b>'
+            f"{e(s.cause)}</p>"
+        )
+    if s.advice:
+        paragraphs = [
+            '<p style="margin:4px 0 8px">' + "<br>".join(map(e, p.split("\n"))) + "</p>"
+            for p in s.advice.split("\n\n")
+        ]
+        sections.append(f"<h3 {heading}>{e(_heading(s, 'advice'))}</h3>" + "\n".join(paragraphs))
     rows = "".join(
-        f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _facts(alert)
+        '<tr><td style="padding:1px 0;vertical-align:top">'
+        '<span style="display:inline-block;min-width:130px;padding-right:8px;color:#57606a">'
+        f"{e(k)}: </span>{e(v)}</td></tr>"
+        for k, v in s.facts
     )
-    body.append(f"<table>{rows}</table>")
-    if _metrics(alert):
-        cells = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in _metrics(alert))
-        body.append(f"<h3>Metrics</h3><table>{cells}</table>")
-    body.append(f"<p style='color:#888'>alert id: {e(str(alert.get('key', '')))}</p>")
-    return Message(f"[{project}] {headline(alert)}", "\n".join(body), "html", notify_type(alert))
+    sections.append(
+        f"<h3 {heading}>{e(_heading(s, 'facts'))}</h3>"
+        f'<table role="presentation" style="border-collapse:collapse;font-size:13px">{rows}</table>'
+    )
+    if s.lines:
+        sections.append(
+            f"<h3 {heading}>{e(_heading(s, 'lines'))}</h3>"
+            '<pre style="margin:4px 0;padding:8px 10px;background:#f6f8fa;border:1px solid '
+            "#d0d7de;font-family:Menlo,Consolas,'Courier New',monospace;font-size:12px;"
+            'line-height:1.4;white-space:pre-wrap;word-break:break-all">'
+            + e("\n".join(s.lines))
+            + "</pre>"
+        )
+    sections += [
+        f'<p style="margin:12px 0 0">{e(what)}: <a href="{e(url)}">{e(url)}</a></p>'
+        for what, url in s.links
+    ]
+    sections.append(
+        f'<p style="margin:16px 0 0;color:#8c959f;font-size:12px">'
+        f"{e(s.words.headings['alert_id'])}: {e(s.key)}</p></div>"
+    )
+    return Message(s.subject(project), "\n".join(sections), "html", s.notify_type)
 
 
-def _sms_text(text: str) -> str:
-    """At most one SMS; the plain-ASCII '...' keeps the cheaper SMS encoding."""
-    return text if len(text) <= SMS_CHARS else text[: SMS_CHARS - 3] + "..."
+def sms_text(text: str) -> str:
+    """At most one SMS: 160 characters of plain ASCII, else 70 (the message goes as UCS-2);
+    the cut ends with an ellipsis of the same alphabet."""
+    if text.isascii():
+        return text if len(text) <= SMS_CHARS else text[: SMS_CHARS - 3] + "..."
+    return text if len(text) <= SMS_WIDE_CHARS else text[: SMS_WIDE_CHARS - 1] + "…"
 
 
-def _sms(alert: Alert, project: str) -> Message:
-    return Message("", _sms_text(f"[{project}] {headline(alert)}"), "text", notify_type(alert))
+def _sms(s: Shown, project: str) -> Message:
+    return Message("", sms_text(s.subject(project)), "text", s.notify_type)
 
 
-def _json(alert: Alert, project: str) -> Message:
-    body = json.dumps(dict(alert), ensure_ascii=False)
-    return Message(headline(alert), body, "text", notify_type(alert))
-
-
-STYLES = {
+Style = Callable[[Shown, str], Message]
+STYLES: Mapping[str, Style] = {
     "console": _console,
     "text": _text,
     "markdown": _markdown,
     "html": _html,
     "sms": _sms,
-    "json": _json,
 }
+ALL_STYLES = (*STYLES, "json")
 
 
 def fit(message: Message, limit: int | None) -> Message:
@@ -245,50 +265,59 @@ def fit(message: Message, limit: int | None) -> Message:
     return Message(message.title, head + CUT.format(n=cut), message.format, message.notify_type)
 
 
-def render(alert: Alert, style: str, project: str, limit: int | None = None) -> Message:
-    return fit(STYLES[style](alert, project), limit)
+def render(
+    alert: Alert,
+    style: str,
+    project: str,
+    limit: int | None = None,
+    language: str = "en",
+    emoji: bool = False,
+) -> Message:
+    """`alert` as a message of `style`, in `language`, within `limit` bytes of body."""
+    s = shown(alert, language, emoji and style not in ("console", "sms"))
+    if style == "json":
+        body = json.dumps(dict(alert), ensure_ascii=False)
+        return Message(s.headline, body, "text", s.notify_type)
+    if style == "markdown":
+        return _markdown(s, project, limit)
+    return fit(STYLES[style](s, project), limit)
 
 
 def render_digest(
-    alerts: Sequence[Alert], style: str, project: str, limit: int | None = None
+    alerts: Sequence[Alert],
+    style: str,
+    project: str,
+    limit: int | None = None,
+    language: str = "en",
+    emoji: bool = False,
 ) -> Message:
     """Several alerts as one message (a burst merged so a rate limit is kept), worst first,
     so that a cut to the service's size drops the least severe ones."""
     if len(alerts) == 1:
-        return render(alerts[0], style, project, limit)
-    worst = _worst_type(alerts)
+        return render(alerts[0], style, project, limit, language, emoji)
+    views = [shown(a, language) for a in alerts]
+    worst = max(views, key=lambda v: _SEVERITY_RANK.get(v.level, 0)).notify_type
     if style == "json":
         body = json.dumps({"digest": [dict(a) for a in alerts]}, ensure_ascii=False)
         return Message(f"{len(alerts)} alerts", body, "text", worst)
-    counts = Counter(_label(a).lower() for a in alerts)
-    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=_rank))
-    title = f"[{project}] {len(alerts)} alerts: {summary}"
-    ordered = sorted(alerts, key=lambda a: (-_rank_of(a), float(a.get("t") or 0)))
-    lines = [f"{_hm(a.get('t'))} {headline(a)}" for a in ordered]
+    w = words(language)
+    counts = Counter(v.level for v in views)
+    ranked = sorted(counts.items(), key=lambda item: -_SEVERITY_RANK.get(item[0], -2))
+    summary = ", ".join(f"{n} {w.level(level).lower()}" for level, n in ranked)
+    title = f"[{project}] " + w.phrase("digest_title", n=len(alerts), counts=summary)
+    order = sorted(
+        zip(views, alerts, strict=True),
+        key=lambda pair: (-_SEVERITY_RANK.get(pair[0].level, 0), float(pair[1].get("t") or 0)),
+    )
+    lines = [f"{hour_minute(a.get('t'))} {v.headline}" for v, a in order]
     if style == "sms":
-        return Message("", _sms_text(f"{title}; worst: {headline(ordered[0])}"), "text", worst)
+        worst_line = order[0][0].headline
+        return Message("", sms_text(f"{title}; {w.phrase('worst')}: {worst_line}"), "text", worst)
     if style == "html":
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-        return fit(
-            Message(title, f"<h2>{html.escape(title)}</h2><ul>{items}</ul>", "html", worst), limit
-        )
+        body = f"<h2>{html.escape(title)}</h2><ul>{items}</ul>"
+        return fit(Message(title, body, "html", worst), limit)
     if style == "markdown":
         body = "\n".join([f"### {title}", "", *(f"- {line}" for line in lines)])
         return fit(Message(title, body, "markdown", worst), limit)
     return fit(Message(title, "\n".join(lines), "text", worst), limit)
-
-
-def _rank(item: tuple[str, int]) -> int:
-    return -_SEVERITY_RANK.get(item[0], -1)
-
-
-def _rank_of(alert: Alert) -> int:
-    return -1 if _resolved(alert) else _SEVERITY_RANK.get(str(alert["severity"]), 0)
-
-
-def _worst(alerts: Sequence[Alert]) -> Alert:
-    return max(alerts, key=_rank_of)
-
-
-def _worst_type(alerts: Sequence[Alert]) -> str:
-    return notify_type(_worst(alerts))

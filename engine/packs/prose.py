@@ -15,7 +15,9 @@ import re
 
 _ITEM = re.compile(r"[-*•]\s|\d{1,2}[.)]\s")
 _VERBATIM = re.compile(r"\$\s|>\s|\s{2,}\S")  # a command, a quote, an indented block
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_CJK = re.compile(  # CJK characters and punctuation, and the quotes and dashes Chinese text uses
+    r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2014\u2018-\u201f\u2026]"
+)
 
 
 def unwrap(text: str) -> str:

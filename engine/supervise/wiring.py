@@ -202,3 +202,5 @@ def _sinks(stack: Stack, setting: Setting) -> None:
         board.publisher.patched = lambda: pipeline.tally.patched
         pipeline.observer = board.publisher
         stack.board = board
+        if stack.delivery is not None:
+            stack.delivery.links["dashboard"] = board.url

@@ -2,6 +2,7 @@
 
 - Aliyun SMS (``aliyunsms://``) and Tencent Cloud SMS (``tencentsms://``), which Apprise lacks;
 - Alertmanager (``alertmanager://``, ``alertmanagers://``), posting alerts to its v2 API;
+- a webhook that receives the alert record itself as JSON (``alertjson://``, ``alertjsons://``);
 - DingTalk (``dingtalk://``), WeCom bot (``wecombot://``), Feishu (``feishu://``) and Lark
   (``lark://``), which replace Apprise 2.2.0's plugins of the same schemes and URL forms: those
   double-encode DingTalk's signature, count a robot's error code in an HTTP 200 reply as success,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from apprise.manager_plugins import NotificationManager
 
+from engine.notify.plugins.alertjson import NotifyAlertJson
 from engine.notify.plugins.alertmanager import NotifyAlertmanager
 from engine.notify.plugins.aliyun_sms import NotifyAliyunSms
 from engine.notify.plugins.dingtalk import NotifyDingTalk
@@ -29,10 +31,12 @@ PLUGINS = (
     NotifyFeishu,
     NotifyLark,
     NotifyAlertmanager,
+    NotifyAlertJson,
 )
 
 __all__ = [
     "PLUGINS",
+    "NotifyAlertJson",
     "NotifyAlertmanager",
     "NotifyAliyunSms",
     "NotifyDingTalk",

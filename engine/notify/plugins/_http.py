@@ -6,6 +6,7 @@ Only :func:`post` does I/O (it sends, and logs a request that fails); the rest i
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable
@@ -41,6 +42,16 @@ class Notifier(Protocol):
     def verify_certificate(self) -> bool: ...
 
     def throttle(self) -> object: ...
+
+
+def authorization(user: str | None, password: str | None, token: str | None) -> str | None:
+    """The ``Authorization`` header for a bearer `token`, else for basic `user`:`password`."""
+    if token:
+        return f"Bearer {token}"
+    if user:
+        pair = f"{user}:{password or ''}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+    return None
 
 
 def compact_json(payload: object) -> bytes:

@@ -33,7 +33,6 @@ are logged as warnings, secrets redacted, and the send is ``False``: delivery re
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +47,7 @@ from engine.durations import exact_duration, parse_duration
 from engine.errors import DurationError
 from engine.notify.plugins import _robot, _urls
 from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, message_alert, records_of
+from engine.notify.plugins._http import authorization
 
 API_PATH = "/api/v2/alerts"
 PORTS = {False: 9093, True: 443}
@@ -59,15 +59,6 @@ def build_request(base: str, alerts: Sequence[Any], auth: str | None = None) -> 
     if auth:
         request.headers["Authorization"] = auth
     return request
-
-
-def authorization(user: str | None, password: str | None, token: str | None) -> str | None:
-    if token:
-        return f"Bearer {token}"
-    if user:
-        pair = f"{user}:{password or ''}".encode()
-        return "Basic " + base64.b64encode(pair).decode("ascii")
-    return None
 
 
 def problem(status: int, text: str) -> str | None:
