@@ -154,7 +154,10 @@ def test_a_flood_is_read_in_large_chunks_and_never_held_by_a_rest() -> None:
     assert held.count(b",") == 0, held  # at most one write waited more than 0.2 s
     stdout = [data for source, _, data in relayed.chunks if source == "stdout"]
     assert b"".join(stdout) == expected
-    assert len(stdout) < len(expected) / 32768, len(stdout)  # 17 MB in reads of 32 KiB and more
+    # 17 MB written line by line (400,000 writes) is read in large chunks: about 32 KiB on a
+    # quiet machine, less when other threads of the test process compete for the GIL (the
+    # whole suite); 16 KiB on average is the bound, far from a read per write.
+    assert len(stdout) < len(expected) / 16384, len(stdout)
     assert pump.rests > 1
 
 

@@ -92,8 +92,9 @@ def test_a_crashed_node_restarts_unattended(tmp_path: Path) -> None:
     assert "preset rlswarm: 6 answers, keeping modal-login/temp-data/*.json" in err
     assert "put back modal-login/temp-data/userData.json, kept from the last run" in err
     assert "put back modal-login/temp-data/userApiKey.json, kept from the last run" in err
-    assert "answered 'N' to: push models you train" in err
-    assert "restarting in 0s (exit code 1)" in err
+    question = "push models you train in the RL swarm to the Hugging Face Hub? [y/N]"
+    assert f"answered 'N' to: >> Would you like to {question}" in err  # as shown, not a regex
+    assert "restarting in 100ms (exit code 1)" in err  # in the units the user wrote
     assert "1 restarts" in err
     kept = tmp_path / ".rlswarm" / "keep" / "modal-login" / "temp-data" / "userData.json"
     assert json.loads(kept.read_text()) == {"orgId": "org-123"}

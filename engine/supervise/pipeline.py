@@ -81,7 +81,14 @@ class Stop:
     """Evaluate what came before, then end the thread."""
 
 
-Message = Chunk | Observation | ProbeReport | Stop
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """Set `done` once everything posted before has been evaluated and handed on."""
+
+    done: threading.Event
+
+
+Message = Chunk | Observation | ProbeReport | Settled | Stop
 """What the pipeline's queue holds, in the order it was posted."""
 
 
@@ -151,6 +158,14 @@ class Pipeline:
     def start(self) -> None:
         self._thread.start()
 
+    def settle(self, timeout: float) -> bool:
+        """Wait until everything posted so far has been evaluated and its alerts handed to
+        the sinks (at most `timeout` seconds); whether it was. The supervisor calls this
+        before it says what it does about an exit, so that the alert comes first."""
+        done = threading.Event()
+        self._inbox.put(Settled(done))
+        return done.wait(timeout)
+
     def stop(self, patience: float = 2.0) -> None:
         """Evaluate everything posted so far (however long it takes), then end the thread.
 
@@ -186,6 +201,8 @@ class Pipeline:
                     return
                 case ProbeReport(t, report):
                     self._guarded(self._probe, t, report)
+                case Settled(done):
+                    done.set()
                 case _:
                     self._guarded(self._observe, message)
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from engine.durations import exact_duration
 from engine.model import Action, Decision, Event, Sample, Value
 from engine.probe import PROBE_DIR
 from engine.supervise.pipeline import Notice, Pipeline
@@ -44,6 +45,7 @@ Clock = Callable[[], float]
 KEEP_EVERY_S = 2.0
 CHECK_EVERY_S = 1.0  # the supervision loop's longest wait: the child's exit, a signal and a
 # rule's action wake it at once; this only paces keeping files and the end of `--grace`
+SETTLE_S = 2.0  # how long the supervisor waits for the alerts of an exit before it goes on
 REPLY_WAIT_S = 5.0  # how long an answer to a prompt waits for its child to be known
 
 
@@ -203,6 +205,7 @@ class Supervisor:
         while True:
             number += 1
             code, runtime = self._one_run(number)
+            self.pipeline.settle(SETTLE_S)  # the exit's alerts first, then what is done about it
             self.summary.exit_code, self.summary.runtime_s = code, runtime
             action, self._action = self._action, None
             if self._signal is not None or (action and action[0] is Action.STOP):
@@ -330,7 +333,7 @@ class Supervisor:
 
     def _pause(self, delay: float, attempt: int, cause: str) -> bool:
         """Wait out the back-off (False if a signal came meanwhile), then announce the restart."""
-        self.notice(f"restarting in {delay:.0f}s ({cause})")
+        self.notice(f"restarting in {exact_duration(delay)} ({cause})")
         self.pipeline.post(
             Event(
                 self.clock(), "restart", {"attempt": attempt + 1, "delay_s": delay, "cause": cause}
@@ -346,8 +349,9 @@ class Supervisor:
 
     def _give_up(self) -> None:
         n, window = self.opts.restart.max_restarts, self.opts.restart.within
-        self.notice(f"giving up: {n} restarts within {window:.0f}s")
         self.pipeline.post(Event(self.clock(), "gave_up", {"restarts": n, "within_s": window}))
+        self.pipeline.settle(SETTLE_S)
+        self.notice(f"giving up: {n} restarts within {exact_duration(window)}")
 
     def _sample_loop(self) -> None:
         while True:

@@ -8,6 +8,7 @@ appears: after an answer the line seen so far is forgotten.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 
@@ -40,10 +41,19 @@ class Answerer:
             self._tails[source] = tail
             text = strip_ansi(tail.decode("utf-8", errors="replace")).replace("\r", "\n")
             for answer in self.answers:
-                if answer.prompt.search(text):
+                found = answer.prompt.search(text)
+                if found:
                     self._tails[source] = b""
                     self.given += 1
                     self.reply(answer.text.encode() + b"\n")
                     shown = answer.text if answer.text else "(Enter)"
-                    self.notice(f"answered {shown!r} to: {answer.prompt.pattern}")
+                    self.notice(f"answered {shown!r} to: {_asked(text, found)}")
                     return
+
+
+def _asked(text: str, found: re.Match[str]) -> str:
+    """The question as the output showed it: the line the prompt matched in, trimmed."""
+    start = text.rfind("\n", 0, found.start()) + 1
+    end = text.find("\n", found.end())
+    line = " ".join(text[start : end if end >= 0 else len(text)].split())
+    return line if len(line) <= 200 else line[:197] + "..."
