@@ -172,8 +172,43 @@ def test_replay_text_has_summary_table(pack: Path, tmp_path: Path) -> None:
     code, out, _ = invoke("replay", "--rules", str(pack), str(log))
     assert code == 0
     assert "boom number 1" in out
+    head = next(line for line in out.splitlines() if line.startswith("rule "))
+    assert head.split("  ") == [
+        "rule",
+        "severity",
+        "occurrences",
+        "notified",
+        "held by cooldown",
+        "counting",
+        "silenced",
+        "messages",
+    ]
     row = next(line for line in out.splitlines() if line.startswith("boom "))
-    assert row.split() == ["boom", "error", "3", "1", "2"]
+    # 3 occurrences: 1 notified, 2 held by the cooldown (a digest would tell them), 1 message
+    assert row.split() == ["boom", "error", "3", "1", "2", "0", "0", "1"]
+
+
+def test_replay_shows_advice_and_only_the_rules_that_occurred(pack: Path, tmp_path: Path) -> None:
+    (pack / "b.yaml").write_text(
+        "rules:\n  - id: quiet-one\n    severity: info\n    log: 'never here'\n"
+        "  - id: bang\n    severity: critical\n    log: 'bang'\n    advice: |\n"
+        "      Restart the\n      node.\n    labels: {category: crash}\n"
+    )
+    log = tmp_path / "run.log"
+    log.write_text("bang\n")
+    code, out, _ = invoke("replay", "--rules", str(pack), str(log))
+    assert code == 0
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if " bang " in line and "first" in line)
+    assert lines[at + 1] == "    Restart the node."  # under its alert, soft line break gone
+    rows = [line.split()[0] for line in lines if line.split()[:1] in (["bang"], ["quiet-one"])]
+    assert rows == ["bang"]  # the summary lists what occurred
+    code, out, _ = invoke("replay", "--rules", str(pack), "--brief", "--verbose", str(log))
+    assert "Restart the node." not in out
+    assert any(line.startswith("quiet-one ") for line in out.splitlines())  # every rule
+    code, out, _ = invoke("replay", "--rules", str(pack), "--format", "jsonl", str(log))
+    record = json.loads(out)
+    assert (record["advice"], record["category"]) == ("Restart the node.", "crash")
 
 
 def test_replay_errors_exit_2_without_traceback(pack: Path, tmp_path: Path) -> None:

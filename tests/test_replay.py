@@ -114,7 +114,9 @@ def test_a_log_without_lines_replays_to_nothing(tmp_path: Path, content: bytes) 
     log.write_bytes(content)
     result = CliRunner().invoke(main, ["replay", "--rules", str(ROOT / "rules"), str(log)])
     assert result.exit_code == 0, result.output  # the shipped `absent` rules have no time to run
-    assert "0 lines" in result.stdout and "training-stalled" in result.stdout
+    assert "0 lines" in result.stdout and "no rule occurred" in result.stdout
+    verbose = CliRunner().invoke(main, ["replay", "-v", "--rules", str(ROOT / "rules"), str(log)])
+    assert verbose.exit_code == 0 and "training-stalled" in verbose.stdout  # every rule, at 0
 
 
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:

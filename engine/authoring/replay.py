@@ -31,9 +31,15 @@ __all__ = ["BLOCK_BYTES", "Progress", "ReplayResult", "RuleTally", "open_log", "
 
 @dataclass
 class RuleTally:
+    """What became of one rule's occurrences (each counted in exactly one of notified, held,
+    counting and silenced) and how many messages it sent."""
+
     occurrences: int = 0
-    notified: int = 0
-    suppressed: int = 0
+    notified: int = 0  # sent at once: the first, or the first after the cooldown
+    suppressed: int = 0  # held back by the cooldown (a digest or the next message tells them)
+    counting: int = 0  # counted toward `count` within `within`, not (yet) enough to fire
+    silenced: int = 0  # would have been sent, but a silence held it back
+    messages: int = 0  # notifications sent: those above, digests, reminders, resolutions
 
 
 @dataclass
@@ -52,9 +58,15 @@ class ReplayResult:
             if d.reason in _OCCURRENCE:
                 tally.occurrences += 1
             if d.notifies:
+                tally.messages += 1
+            if d.reason in (Reason.FIRST, Reason.COOLDOWN_ELAPSED):
                 tally.notified += 1
             elif d.reason is Reason.SUPPRESSED:
                 tally.suppressed += 1
+            elif d.reason is Reason.COUNTING:
+                tally.counting += 1
+            elif d.reason is Reason.SILENCED:
+                tally.silenced += 1
             if keep_all or d.notifies:
                 self.decisions.append(d)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -37,19 +38,48 @@ def decision_json(d: Decision, timed: bool) -> str:
     return json.dumps(decision_record(d, timed), ensure_ascii=False)
 
 
-def tally_table(rules: RuleSet, tallies: Mapping[str, RuleTally]) -> list[str]:
+TALLY_COLUMNS = (
+    ("occurrences", "occurrences"),
+    ("notified", "notified"),
+    ("held by cooldown", "suppressed"),
+    ("counting", "counting"),
+    ("silenced", "silenced"),
+    ("messages", "messages"),
+)
+"""The summary's columns after the rule and its severity: how many occurrences, what became
+of them (notified at once, held by the cooldown for a digest, counted toward `count`,
+held by a silence), and how many messages were sent in all (digests, reminders and
+resolutions included)."""
+
+
+def tally_table(
+    rules: RuleSet, tallies: Mapping[str, RuleTally], every_rule: bool = False
+) -> list[str]:
+    """One row per rule that occurred (`every_rule`: per enabled rule), in load order."""
     from engine.authoring.replay import RuleTally
 
-    width = max((len(r.id) for r in rules.rules), default=10)
-    head = f"{'rule':<{width}}  {'severity':<8}  occurrences  notified  suppressed"
+    shown = [r for r in rules.enabled if every_rule or r.id in tallies]
+    if not shown:
+        return ["no rule occurred"]
+    width = max(len(r.id) for r in shown)
+    head = f"{'rule':<{width}}  {'severity':<8}  " + "  ".join(t for t, _ in TALLY_COLUMNS)
     rows = [head, "-" * len(head)]
-    for rule in rules.enabled:
-        t = tallies.get(rule.id, RuleTally())
-        rows.append(
-            f"{rule.id:<{width}}  {rule.severity.label:<8}  {t.occurrences:>11}  "
-            f"{t.notified:>8}  {t.suppressed:>10}"
-        )
+    for rule in shown:
+        tally = tallies.get(rule.id, RuleTally())
+        cells = "  ".join(f"{getattr(tally, f):>{len(t)}}" for t, f in TALLY_COLUMNS)
+        rows.append(f"{rule.id:<{width}}  {rule.severity.label:<8}  {cells}")
     return rows
+
+
+def advice_lines(d: Decision, width: int = 96) -> list[str]:
+    """A notifying decision's advice, indented under its line and wrapped to `width`."""
+    if not d.notifies or not d.advice or d.reason.value == "resolved":
+        return []
+    out: list[str] = []
+    for paragraph in d.advice.split("\n\n"):
+        for line in paragraph.split("\n"):
+            out += textwrap.wrap(line, width, initial_indent="    ", subsequent_indent="    ")
+    return out
 
 
 def replay_footer(result: ReplayResult, seconds: float) -> str:

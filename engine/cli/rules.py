@@ -91,7 +91,13 @@ def _progress_bar(files: Sequence[str]) -> Progress | None:
 @click.argument("logs", nargs=-1, required=True)
 @rules_option
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text")
-@click.option("--verbose", "-v", is_flag=True, help="Also show suppressed, pending... decisions.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also show suppressed, pending... decisions, and every rule in the summary.",
+)
+@click.option("--brief", is_flag=True, help="Do not show each alert's advice under it.")
 @click.option("--year", type=int, help="Year for timestamps without one (default: file's mtime).")
 @click.option("--project", default="", help="Project name used in templates.")
 def replay_command(
@@ -99,6 +105,7 @@ def replay_command(
     rules: tuple[Path, ...],
     fmt: str,
     verbose: bool,
+    brief: bool,
     year: int | None,
     project: str,
 ) -> None:
@@ -134,7 +141,9 @@ def replay_command(
         return
     for d in result.decisions:
         click.echo(report.decision_line(d, result.timed))
+        for line in [] if brief else report.advice_lines(d):
+            click.echo(line)
     click.echo()
-    for line in report.tally_table(rule_set, result.tallies):
+    for line in report.tally_table(rule_set, result.tallies, every_rule=verbose):
         click.echo(line)
     click.echo(report.replay_footer(result, seconds))
