@@ -485,3 +485,39 @@ def test_channels_add_offers_alertmanager(tmp_path: Path) -> None:
     listed = channels_command(tmp_path, "list")
     assert listed.returncode == 0, listed.stderr
     assert "am " in listed.stdout and "alertmanager://" in listed.stdout
+
+
+def test_every_network_channel_has_a_default_rate() -> None:
+    """Only the local channels go unlimited; `rate: 0/m` still means no limit."""
+    for scheme in channelconf.apprise_schemes():
+        rate = channelconf._rate(None, scheme)
+        if scheme in ("console", "jsonl"):
+            assert rate is None
+        else:
+            assert rate is not None and 0 < rate <= 2, scheme
+    assert channelconf._rate("0/m", "json") is None
+    assert channelconf._rate("120/m", "json") == 2.0
+
+
+def test_a_storm_to_a_json_webhook_becomes_digests(tmp_path: Path, receiver: Receiver) -> None:
+    """300 alerts at once to a `json://` webhook without a `rate`: a few requests (digests),
+    every alert in them, in order."""
+    receiver.start()
+    cwd = workdir_with(
+        tmp_path,
+        f"""\
+        channels:
+          - name: hook
+            url: json://127.0.0.1:{receiver.port}/alerts
+        """,
+    )
+    proc = start_run(cwd, "sh", "-c", "for i in $(seq 1 300); do echo BOOM $i; done")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    numbers: list[int] = []
+    for message in receiver.alerts():
+        records = message.get("digest", [message])
+        numbers += [r["values"]["n"] for r in records]
+    assert numbers == list(range(1, 301))
+    assert len(receiver.bodies) <= 60  # the default: 60 a minute
+    assert pending(cwd) == 0

@@ -67,7 +67,20 @@ RATES: Mapping[str, float] = {  # messages per second
     "twilio": 1 / 60,
     "aliyunsms": 1 / 60,
     "tencentsms": 1 / 60,
-}
+    "sns": 1 / 60,
+    "vonage": 1 / 60,
+    "nexmo": 1 / 60,
+    "clicksend": 1 / 60,
+    "tgram": 20 / 60,  # Telegram: 20 messages a minute to a group
+    "discord": 30 / 60,  # Discord: 30 a minute per webhook
+    **dict.fromkeys(  # webhooks and Alertmanager: one request per message, ours to keep sane
+        ("json", "jsons", "form", "forms", "xml", "xmls", "alertjson", "alertjsons",
+         "alertmanager", "alertmanagers", "slack"),
+        60 / 60,
+    ),
+}  # fmt: skip
+DEFAULT_RATE = 30 / 60  # any other service that goes over the network
+UNLIMITED = frozenset({"console", "jsonl"})  # local: no rate unless the channel sets one
 
 
 @dataclass(frozen=True)
@@ -136,8 +149,10 @@ def _builtin(name: str, url: str) -> Channel:
 
 
 def _rate(text: str | None, scheme: str) -> float | None:
+    """Messages per second: `text` (`20/m`; `0/m` is None, no limit), else the scheme's own
+    default; None (no limit) for the local `console://` and `jsonl://` only."""
     if text is None:
-        return RATES.get(scheme)
+        return None if scheme in UNLIMITED else RATES.get(scheme, DEFAULT_RATE)
     count, unit = text.split("/")
     return int(count) / _RATE_UNITS[unit] if int(count) > 0 else None
 
