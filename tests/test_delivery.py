@@ -521,3 +521,114 @@ def test_a_storm_to_a_json_webhook_becomes_digests(tmp_path: Path, receiver: Rec
     assert numbers == list(range(1, 301))
     assert len(receiver.bodies) <= 60  # the default: 60 a minute
     assert pending(cwd) == 0
+
+
+def lint_command(cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "engine", "lint", "rules"]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+
+
+HOOKS = """\
+    channels:
+      - name: hook
+        url: json://127.0.0.1:9/alerts?-token=${TOK}
+      - name: other
+        url: json://127.0.0.1:9/other?-token=${BAD}
+    """
+
+
+def test_a_dotenv_line_that_is_not_utf8_costs_that_line_only(tmp_path: Path) -> None:
+    cwd = workdir_with(tmp_path, HOOKS)
+    (cwd / ".env").write_bytes(b"# secrets\nBAD=caf\xe9\nTOK=" + SECRET.encode() + b"\n")
+    (cwd / ".env").chmod(0o600)
+    proc = lint_command(cwd)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert (
+        ".env:2: warning: this line (sets BAD) is not valid UTF-8 (byte 0xe9 at column 8) and "
+        "is skipped; the other lines are read. Save the file as UTF-8" in lines
+    )
+    assert (
+        "channels.yaml:5: channel 'other': ${BAD} not set: .env:2 sets it, but that line is not "
+        "valid UTF-8; set it in the environment or in .env beside this file" in lines
+    )
+    assert not any("'hook'" in line for line in lines)  # ${TOK}, on a good line, was read
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_a_dotenv_that_is_a_directory_is_named_as_one(tmp_path: Path) -> None:
+    cwd = workdir_with(tmp_path, HOOKS)
+    (cwd / ".env").mkdir()
+    proc = lint_command(cwd)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert (
+        ".env: warning: not read: it is a directory, not a file; make it a file of NAME=value "
+        "lines (chmod 600), or remove it" in lines
+    )
+    assert (
+        "channels.yaml:3: channel 'hook': ${TOK} not set: .env was not read (it is a directory, "
+        "not a file); set it in the environment or in .env beside this file" in lines
+    )
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("mode", "who"),
+    [(0o666, "anyone on this machine read and change"), (0o640, "its group read")],
+)
+def test_a_dotenv_others_may_read_is_warned_of(tmp_path: Path, mode: int, who: str) -> None:
+    cwd = workdir_with(tmp_path, HOOKS, f"TOK={SECRET}\nBAD=x\n")
+    (cwd / ".env").chmod(mode)
+    warning = (
+        f".env: warning: mode {mode:04o} lets {who} this file of secrets; make it the owner's "
+        "alone: chmod 600 .env"
+    )
+    proc = lint_command(cwd)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a warning, not an error
+    assert warning in proc.stdout.splitlines()
+    run = subprocess.run(
+        [sys.executable, "-m", "engine", "run", "--", "sh", "-c", "echo started"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines()[0] == warning  # said before the training starts
+    (cwd / ".env").chmod(0o600)
+    assert warning not in lint_command(cwd).stdout
+    assert SECRET not in proc.stdout + run.stdout + run.stderr
+
+
+def test_a_fallback_cycle_is_an_error_at_its_fallback_line(tmp_path: Path) -> None:
+    cwd = workdir_with(
+        tmp_path,
+        """\
+        channels:
+          - name: journal
+            url: jsonl://.rlswarm/alerts.jsonl
+          - name: a
+            url: json://127.0.0.1:9/a
+            fallback: b
+          - name: b
+            url: json://127.0.0.1:9/b
+            fallback: c
+          - name: c
+            url: json://127.0.0.1:9/c
+            fallback: a
+          - name: d
+            url: json://127.0.0.1:9/d
+            fallback: a
+        """,
+    )
+    proc = lint_command(cwd)
+    assert proc.returncode == 1
+    cycle = [line for line in proc.stdout.splitlines() if "cycle" in line]
+    assert cycle == [
+        "channels.yaml:6: channel 'a': fallback cycle a -> b -> c -> a: an alert none of them "
+        "can deliver would be handed round forever; end the chain at a channel without a fallback"
+    ]
+    run = start_run(cwd, "true")
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 2 and b"fallback cycle a -> b -> c -> a" in err

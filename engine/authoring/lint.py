@@ -179,10 +179,12 @@ def channel_context(path: Path) -> tuple[LintContext, list[Problem]]:
     """The channel names rules may use, and every problem of the channels file itself.
 
     Each URL is resolved (`${NAME}` from the environment or `.env`) and given
-    to Apprise; a file that does not exist means the built-in channels.
+    to Apprise; a file that does not exist means the built-in channels. Fallback
+    cycles and what is wrong with the `.env` are among the problems.
     """
     try:
-        return LintContext(tuple(channelconf.load(path).names)), []
+        channels = channelconf.load(path)
+        return LintContext(tuple(channels.names)), list(channels.warnings)
     except ConfigError as exc:
         return LintContext(_written_names(path)), list(exc.problems)
 

@@ -64,9 +64,12 @@ def load_channels(path: Path, project: str = "") -> ChannelSet:
     from engine.notify import channels as channelconf
 
     try:
-        return channelconf.load(path, project)
+        channels = channelconf.load(path, project)
     except ConfigError as exc:
         fail([*report.problems_text(exc.problems), "fix channels.yaml (see: rlswarm-rules lint)"])
+    for line in report.problems_text(channels.warnings):  # a .env others may read...
+        click.echo(line, err=True)
+    return channels
 
 
 def load_rules(paths: Sequence[Path]) -> RuleSet:

@@ -24,7 +24,7 @@ from engine.errors import ConfigError, Problem, did_you_mean
 from engine.model import Severity
 from engine.notify import builtin as builtin_channels
 from engine.notify.apprise_log import ERRORS
-from engine.notify.envfile import read_env, references, substitute
+from engine.notify.envfile import EnvFile, load_env, references, substitute
 from engine.notify.words import DEFAULT_LANGUAGE
 from engine.packs import schemacheck, yamlio
 from engine.packs.yamlio import Located
@@ -108,6 +108,7 @@ class ChannelSet:
     project: str
     channels: list[Channel] = field(default_factory=list)
     path: str = str(DEFAULT_FILE)
+    warnings: list[Problem] = field(default_factory=list)  # what to say, though it loaded
 
     def get(self, name: str) -> Channel | None:
         return next((c for c in self.channels if c.name == name), None)
@@ -194,6 +195,7 @@ def _channel(
     raw: Mapping[str, object],
     env: Mapping[str, str],
     defaults: Mapping[str, object],
+    dotenv: EnvFile | None = None,
 ) -> Channel:
     where = ("channels", i)
     name = str(raw["name"])
@@ -208,7 +210,9 @@ def _channel(
 
     if missing:
         names = ", ".join(f"${{{m}}}" for m in dict.fromkeys(missing))
-        raise problem(f"{names} not set; set it in the environment or in .env beside this file")
+        why = next((w for m in missing if dotenv and (w := dotenv.why_not_set(m))), "")
+        fix = "set it in the environment or in .env beside this file"
+        raise problem(f"{names} not set: {why}; {fix}" if why else f"{names} not set; {fix}")
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     secrets = tuple(env[m] for m in dict.fromkeys(references(written)) if m in env)
     privacy, why = _privacy(url)
@@ -264,8 +268,9 @@ def apprise_schemes() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def parse(doc: Located, env: Mapping[str, str]) -> ChannelSet:
-    """Validate and resolve a parsed channels file; ConfigError lists every problem."""
+def parse(doc: Located, env: Mapping[str, str], dotenv: EnvFile | None = None) -> ChannelSet:
+    """Validate and resolve a parsed channels file; ConfigError lists every problem. `dotenv`
+    (the `.env` the values partly came from) explains a variable that is not set."""
     found = schemacheck.validate(doc, "channels")
     problems = [p for _, p in found]
     if problems or not isinstance(doc.data, dict):
@@ -277,7 +282,7 @@ def parse(doc: Located, env: Mapping[str, str]) -> ChannelSet:
             problems.append(Problem(doc.path, line, f"channel '{raw['name']}' is defined twice"))
             continue
         try:
-            result.channels.append(_channel(doc, i, raw, env, doc.data))
+            result.channels.append(_channel(doc, i, raw, env, doc.data, dotenv))
         except ConfigError as exc:
             problems.extend(exc.problems)
     problems.extend(_check_fallbacks(doc, result))
@@ -288,27 +293,84 @@ def parse(doc: Located, env: Mapping[str, str]) -> ChannelSet:
 
 def _check_fallbacks(doc: Located, channels: ChannelSet) -> list[Problem]:
     problems = []
+    written = _written_names(doc)  # a channel that did not resolve is still a channel
     for channel in channels.channels:
-        if channel.fallback and channel.fallback not in channels.names:
-            hint = did_you_mean(channel.fallback, channels.names)
+        if channel.fallback and channel.fallback not in written:
+            hint = did_you_mean(channel.fallback, written)
             msg = f"channel '{channel.name}': fallback '{channel.fallback}' is not a channel{hint}"
             problems.append(Problem(doc.path, channel.line, msg, code="channel"))
         elif channel.fallback == channel.name:
             msg = f"channel '{channel.name}': a channel cannot be its own fallback"
             problems.append(Problem(doc.path, channel.line, msg, code="channel"))
+    for cycle in fallback_cycles(channels):
+        first = channels.get(cycle[0])
+        assert first is not None
+        shown = " -> ".join([*cycle, cycle[0]])
+        msg = (
+            f"channel '{first.name}': fallback cycle {shown}: an alert none of them can deliver "
+            "would be handed round forever; end the chain at a channel without a fallback"
+        )
+        problems.append(Problem(doc.path, _fallback_line(doc, first), msg, code="channel"))
     return problems
+
+
+def fallback_cycles(channels: ChannelSet) -> list[list[str]]:
+    """Each cycle of two or more channels through `fallback`, once, from the channel of it
+    that the file lists first."""
+    order = {c.name: i for i, c in enumerate(channels.channels)}
+    nxt = {
+        c.name: c.fallback
+        for c in channels.channels
+        if c.fallback in order and c.fallback != c.name
+    }
+    cycles: list[list[str]] = []
+    seen: set[str] = set()
+    for start in nxt:
+        path = [start]
+        while (step := nxt.get(path[-1])) is not None and step not in path:
+            path.append(step)
+        if step is None or step in seen:
+            continue
+        cycle = path[path.index(step) :]
+        seen.update(cycle)
+        first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+        cycles.append(cycle[first:] + cycle[:first])
+    return cycles
+
+
+def _written_names(doc: Located) -> list[str]:
+    entries = doc.data.get("channels") if isinstance(doc.data, dict) else None
+    return [str(e["name"]) for e in entries or [] if isinstance(e, dict) and "name" in e]
+
+
+def _fallback_line(doc: Located, channel: Channel) -> int:
+    entries = doc.data.get("channels") if isinstance(doc.data, dict) else None
+    for i, raw in enumerate(entries or []):
+        if isinstance(raw, dict) and raw.get("name") == channel.name:
+            return doc.line_of(("channels", i, "fallback")) or channel.line
+    return channel.line
 
 
 def environment(path: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The `.env` beside `path`, overridden by the process environment."""
-    return {**read_env(path.parent / ".env"), **(os.environ if base is None else base)}
+    return {**load_env(path.parent / ".env").values, **(os.environ if base is None else base)}
 
 
 def load(path: Path = DEFAULT_FILE, project: str = "") -> ChannelSet:
-    """The channels in `path`, or the built-in terminal + journal when it does not exist."""
+    """The channels in `path`, or the built-in terminal + journal when it does not exist.
+
+    What is wrong with the `.env` beside it (a line that is not UTF-8, a directory, a mode
+    that lets others read it) is in the result's `warnings`, or with the errors of a
+    ConfigError."""
     if not path.exists():
         return default_channels(project)
-    channels = parse(yamlio.read(path), environment(path))
+    dotenv = load_env(path.parent / ".env")
+    env = {**dotenv.values, **os.environ}
+    try:
+        channels = parse(yamlio.read(path), env, dotenv)
+    except ConfigError as exc:
+        raise ConfigError([*exc.problems, *dotenv.problems]) from None
+    channels.warnings.extend(dotenv.problems)
     if project:
         channels.project = project
     return channels

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from engine.errors import ConfigError, Problem
-from engine.notify.envfile import read_env, references
+from engine.notify.envfile import load_env, references
 
 MODELINE = "# yaml-language-server: $schema=engine/schema/channels.schema.json\n"
 
@@ -149,6 +149,10 @@ def add_channel(path: Path, name: str, url: str, min_severity: str,
                                        "append to; add the entry by hand")])  # fmt: skip
     else:
         text = MODELINE + "channels:\n"
+    dotenv = load_env(path.parent / ".env")
+    if secrets and dotenv.unreadable:
+        why = f"cannot save the secrets here: {dotenv.unreadable}; make it a file or remove it"
+        raise ConfigError([Problem(str(dotenv.path), 0, why)])
     if not text.endswith("\n"):
         text += "\n"
     path.write_text(text + entry_text(name, url, min_severity), encoding="utf-8")
@@ -159,10 +163,16 @@ def add_channel(path: Path, name: str, url: str, min_severity: str,
 
 
 def _save_env(path: Path, values: Mapping[str, str]) -> None:
-    current = read_env(path)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    lines += [f"{k}={_quoted(v)}" for k, v in values.items() if current.get(k) != v]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    """Append the values that differ to the `.env` at `path` (its other bytes kept as they
+    are), readable by the owner alone."""
+    current = load_env(path).values
+    data = path.read_bytes() if path.exists() else b""
+    lines = [f"{k}={_quoted(v)}" for k, v in values.items() if current.get(k) != v]
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data + "".join(f"{line}\n" for line in lines).encode("utf-8"))
     os.chmod(path, 0o600)
 
 
