@@ -152,7 +152,13 @@ class Watched:
         return dict(self.page.evaluate("() => window.rlswarm"))
 
     def wait(self, condition: str, timeout_s: float) -> None:
-        self.page.wait_for_function(condition, timeout=timeout_s * 1000)
+        """Until the JavaScript `condition` holds on the page. Polled from here: Playwright's
+        `wait_for_function` builds its predicate with `new Function`, which the page's
+        Content-Security-Policy (no 'unsafe-eval') refuses, as it should."""
+        deadline = time.monotonic() + timeout_s
+        while not self.page.evaluate(f"() => Boolean({condition})"):
+            assert time.monotonic() < deadline, f"not true within {timeout_s}s: {condition}"
+            self.page.wait_for_timeout(100)
 
     def screenshot(self, request: pytest.FixtureRequest, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)

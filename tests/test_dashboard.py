@@ -9,6 +9,8 @@ port, `--node`, `watch` and `--no-dashboard`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -332,6 +334,36 @@ def test_a_token_guards_every_endpoint(tmp_path: Path, nodes: list[Node]) -> Non
     assert get(base + f"?token={token}")[0] == 200
     assert get(base + "metrics", auth)[0] == 200
     assert len(sse_states(base, 1, f"?token={token}")) == 1
+    for scheme in ("bearer", "BEARER", "beArer"):  # HTTP's auth schemes know no case
+        assert get(base + "api/state", {"Authorization": f"{scheme}  {token}"})[0] == 200
+    assert get(base + "api/state", {"Authorization": f"Basic {token}"})[0] == 401
+    node.stop()
+
+
+def test_the_page_is_served_under_a_strict_content_security_policy(
+    tmp_path: Path, nodes: list[Node]
+) -> None:
+    """Scripts from the page's origin and its own inline scripts (by hash) only; no inline
+    styles, no other origin, no framing. tests/test_browser.py runs the page under it."""
+    node = Node(tmp_path, ["run", "--", *SLEEP])
+    nodes.append(node)
+    base = node.url()
+    status, headers, body = get(base)
+    assert status == 200
+    directives = [part.partition(" ") for part in headers["Content-Security-Policy"].split("; ")]
+    policy = {name: value for name, _, value in directives}
+    inline = re.findall(rb"<script>(.*?)</script>", body, re.S)
+    assert len(inline) == 2
+    hashes = {
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in inline
+    }
+    assert set(policy["script-src"].split()) == {"'self'", *hashes}
+    assert policy["default-src"] == "'none'" and policy["style-src"] == "'self'"
+    assert policy["connect-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+    assert "unsafe" not in headers["Content-Security-Policy"]
+    for path in ("api/state", "metrics", "static/app.js"):
+        assert "Content-Security-Policy" in get(base + path)[1]
     node.stop()
 
 

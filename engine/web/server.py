@@ -3,15 +3,20 @@
 Serves the page (engine/web/static/), `/api/state`, `/api/events` (server-sent
 events) and `/metrics`. It only reads `Latest.view`, which the pipeline thread
 replaces whole, so a slow or stuck client never holds up evaluation or the
-training. With a token, every request needs `Authorization: Bearer TOKEN` or
-`?token=TOKEN`.
+training. With a token, every request needs `Authorization: Bearer TOKEN` (the scheme
+in any case, as HTTP has it) or `?token=TOKEN`. Every response carries a strict
+Content-Security-Policy: the page's own files only, its two inline scripts by their
+hashes, nothing from elsewhere, no framing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
+import hashlib
 import hmac
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -40,6 +45,30 @@ document.getElementById("s").textContent = JSON.stringify(await r.json(), null, 
 """
 
 
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
+
+
+def content_security_policy(page: bytes) -> str:
+    """The policy for `page`: scripts from this origin and the page's inline ones (by their
+    SHA-256), styles, images and connections from this origin only, nothing else."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' {hashes}; "
+        "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def page() -> bytes:
+    """The page served at `/`: index.html, or a placeholder when it is not installed."""
+    index = STATIC / "index.html"
+    return index.read_bytes() if index.is_file() else PLACEHOLDER
+
+
 def url_of(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
@@ -50,6 +79,8 @@ class Dashboard:
         self.latest = latest
         self.host, self.port, self.token = host, port, token or None
         self.registry = metrics.registry(lambda: latest.view)
+        self.page = page()
+        self.policy = content_security_policy(self.page)
         self._thread = threading.Thread(target=self._serve, name="dashboard", daemon=True)
         self._ready = threading.Event()
         self._error: str | None = None
@@ -129,9 +160,10 @@ class Dashboard:
             )
         return await handler(request)
 
-    @staticmethod
-    async def _headers(request: web.Request, response: web.StreamResponse) -> None:
-        """On every response, before it is sent: no sniffing, no referrer (a ?token=), no cache."""
+    async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        """On every response, before it is sent: the policy, no sniffing, no referrer (a
+        ?token=), no cache."""
+        response.headers["Content-Security-Policy"] = self.policy
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers.setdefault("Cache-Control", "no-store")
@@ -139,18 +171,16 @@ class Dashboard:
     def _authorized(self, request: web.Request) -> bool:
         assert self.token is not None
         given = request.query.get("token", "")
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            given = header[len("Bearer ") :].strip()
+        scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer":
+            given = credentials.strip()
         return hmac.compare_digest(given.encode(), self.token.encode())
 
     # --- handlers -------------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        page = STATIC / "index.html"
-        if page.is_file():
-            return web.FileResponse(page)
-        return web.Response(body=PLACEHOLDER, content_type="text/html")
+        """The page read at start, so that the policy's hashes are those of what is served."""
+        return web.Response(body=self.page, content_type="text/html", charset="utf-8")
 
     async def state(self, request: web.Request) -> web.StreamResponse:
         view = self.latest.view
