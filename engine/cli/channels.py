@@ -48,6 +48,18 @@ def _pending_counts() -> dict[str, int]:
         box.close()
 
 
+def _shown(channels_file: Path, name: str, url: str) -> str:
+    """The URL as written, with its secrets masked: those the channel resolves to when it
+    does, else every part that looks like a credential."""
+    from engine.notify import channels as channelconf
+
+    try:
+        channel = channelconf.load(channels_file).get(name)
+    except ConfigError:  # a variable still to be set: the secrets are not known yet
+        channel = None
+    return channelconf.shown_written(url, channel.secrets if channel else ())
+
+
 @channels_group.command("test")
 @click.argument("name", required=False)
 @channels_option
@@ -114,7 +126,8 @@ def channels_add(
         from engine.authoring import report
 
         fail(report.problems_text(exc.problems))
-    click.echo(f"added channel '{name}' to {channels_file} (url: {url})")
+    shown = _shown(channels_file, name, url)
+    click.echo(f"added channel '{name}' to {channels_file} (url: {shown})")
     if secrets:
         click.echo(f"saved {', '.join(secrets)} to {channels_file.parent / '.env'} (git-ignored)")
     if missing:

@@ -15,7 +15,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote
+from typing import Any
+from urllib.parse import parse_qsl, quote
 
 import apprise
 
@@ -23,6 +24,7 @@ from engine.durations import parse_duration
 from engine.errors import ConfigError, Problem, did_you_mean
 from engine.model import Severity
 from engine.notify import builtin as builtin_channels
+from engine.notify import secrets as secret_parts
 from engine.notify.apprise_log import ERRORS
 from engine.notify.envfile import EnvFile, load_env, references, substitute
 from engine.notify.words import DEFAULT_LANGUAGE
@@ -88,7 +90,7 @@ class Channel:
     name: str
     url: str  # resolved: holds secrets, never printed
     written: str  # as written in the file, with ${NAME} references
-    privacy: str  # Apprise's privacy form: safe to print
+    privacy: str  # Apprise's privacy form with every secret masked: safe to print
     scheme: str
     min_severity: Severity = Severity.INFO
     fallback: str | None = None
@@ -98,7 +100,7 @@ class Channel:
     style: str = "text"
     enabled: bool = True
     line: int = 0
-    secrets: tuple[str, ...] = ()  # the values filled in from ${NAME}, to scrub from errors
+    secrets: tuple[str, ...] = ()  # from ${NAME}, and the URL's secret parts: never shown
     language: str = DEFAULT_LANGUAGE
     emoji: bool = True
 
@@ -123,13 +125,15 @@ class ChannelSet:
 
     def scrub(self, text: str) -> str:
         """`text` with every secret value replaced by `****`."""
-        return _scrub(text, self.secrets)
+        return secret_parts.scrub(text, self.secrets)
+
+    def scrub_value(self, value: Any) -> Any:
+        """`value` (a record: mappings, lists, strings) with every string scrubbed."""
+        return secret_parts.scrub_value(value, self.secrets)
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
-        text = text.replace(secret, "****").replace(quote(secret, safe=""), "****")
-    return text
+    return secret_parts.scrub(text, secrets)
 
 
 def default_channels(project: str = "") -> ChannelSet:
@@ -163,16 +167,18 @@ _INTERNAL = frozenset({"format", "overflow", "retry", "wait", "optional", "emoji
 _DEFAULTED = frozenset({"method", "mode", "cto", "rto", "verify", "store"})
 
 
-def _privacy(url: str) -> tuple[str | None, str]:
-    """Apprise's privacy form of `url` as a person reads it (see `shown_url`), or None and
-    Apprise's reason for refusing it."""
+def _privacy(url: str) -> tuple[str | None, tuple[str, ...], str]:
+    """Apprise's privacy form of `url` as a person reads it (see `shown_url`) and the URL's
+    secret parts (see `engine.notify.secrets`); or None, (), and Apprise's reason for
+    refusing it."""
     builtin_channels.register()
     ERRORS.clear()
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
-        return None, ERRORS.last()
+        return None, (), ERRORS.last()
     internal = _INTERNAL | _DEFAULTED | set(plugin.url_parameters(privacy=True))
-    return shown_url(str(plugin.url(privacy=True)), url, internal), ""
+    privacy = str(plugin.url(privacy=True))
+    return shown_url(privacy, url, internal), secret_parts.url_secrets(url, privacy, plugin), ""
 
 
 def shown_url(privacy: str, written: str, internal: Collection[str]) -> str:
@@ -215,7 +221,7 @@ def _channel(
         raise problem(f"{names} not set: {why}; {fix}" if why else f"{names} not set; {fix}")
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     secrets = tuple(env[m] for m in dict.fromkeys(references(written)) if m in env)
-    privacy, why = _privacy(url)
+    privacy, parts, why = _privacy(url)
     if privacy is None and scheme in apprise_schemes():
         reason = _scrub(why, secrets) or "a value has the wrong form"
         raise problem(f"Apprise refused this {scheme}:// URL: {reason}")
@@ -225,12 +231,12 @@ def _channel(
             f"Apprise does not understand this URL (scheme '{scheme}'){hint}; "
             "see the Apprise wiki for the service's URL format"
         )
-    secrets += hidden_parts(url, privacy)
+    secrets = tuple(dict.fromkeys((*secrets, *parts)))
     return Channel(
         name=name,
         url=url,
         written=written,
-        privacy=privacy,
+        privacy=secret_parts.mask_url(privacy, secrets),
         scheme=scheme,
         min_severity=Severity.parse(str(raw.get("min_severity", "info"))),
         fallback=str(raw["fallback"]) if raw.get("fallback") else None,
@@ -246,15 +252,15 @@ def _channel(
     )
 
 
-_PARTS = re.compile(r"[/:@?&=#,;]")
-
-
-def hidden_parts(url: str, privacy: str) -> tuple[str, ...]:
-    """Parts of `url` that Apprise's privacy form hides (passwords, tokens, keys, SIDs),
-    so that a secret typed into channels.yaml itself is scrubbed like a `${NAME}` one."""
-    shown = unquote(privacy.split("://", 1)[-1])
-    parts = _PARTS.split(unquote(url.split("://", 1)[-1]))
-    return tuple(dict.fromkeys(p for p in parts if len(p) >= 6 and p not in shown))
+def shown_written(written: str, secrets: Sequence[str]) -> str:
+    """A URL as written in channels.yaml (`${NAME}` references kept), safe to print: the
+    `secrets` masked, and where they are not known (the URL does not resolve yet) every
+    part that is not a reference and looks like a credential."""
+    if secrets:
+        return secret_parts.mask_url(written, secrets)
+    parts = re.split(r"[/:@?&=#,;]", written.split("://", 1)[-1])
+    guessed = [p for p in parts if "${" not in p and secret_parts.credential_like(p)]
+    return secret_parts.mask_url(written, guessed)
 
 
 @cache

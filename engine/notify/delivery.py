@@ -250,6 +250,7 @@ class Delivery:
         if not targets:
             return
         record = alert_record(decision, self.host, self.channels.project, self.links)
+        record = self.channels.scrub_value(record)  # a secret the training printed stays here
         later = [c.name for c in targets if not self._shown_now(c, record)]
         if later:
             self.enqueue(record, later)
