@@ -22,8 +22,12 @@ def channels_group() -> None:
 @channels_option
 def channels_list(channels_file: Path) -> None:
     """Each channel in privacy form (no secrets) with its routing and queue."""
+    from engine.notify.outbox import pending_in
+
     channels = load_channels(channels_file)
-    pending = _pending_counts()
+    pending, trouble = pending_in(Path(".rlswarm") / "outbox.sqlite")
+    if trouble:
+        click.echo(f"{trouble}: what is queued is not shown", err=True)
     click.echo(f"project: {channels.project}   from: {channels.path}")
     for c in channels.channels:
         route = f"min_severity={c.min_severity.label}"
@@ -33,19 +37,6 @@ def channels_list(channels_file: Path) -> None:
         click.echo(
             f"{c.name:<12} {c.privacy}  {route}{state}" + (f"  {queued} queued" if queued else "")
         )
-
-
-def _pending_counts() -> dict[str, int]:
-    from engine.notify.outbox import Outbox
-
-    path = Path(".rlswarm") / "outbox.sqlite"
-    if not path.exists():
-        return {}
-    box = Outbox(path)
-    try:
-        return {c: n for (c, state), n in box.counts().items() if state == "pending"}
-    finally:
-        box.close()
 
 
 def _shown(channels_file: Path, name: str, url: str) -> str:

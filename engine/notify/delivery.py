@@ -6,7 +6,8 @@ engine, the training or the other channels. Each channel's sender retries
 with doubling back-off and jitter, keeps the channel's rate (a burst beyond
 it is merged into one digest, never dropped), and after the channel's
 `max_age` hands what it could not send to its `fallback` and tells the other
-channels that delivery is failing.
+channels that delivery is failing. When the outbox cannot be written (a full or
+read-only disk) it goes on in memory; the terminal and every channel are told.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ class Delivery:
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
         self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
         self._counts_lock = threading.Lock()
+        outbox.on_fallback = self._outbox_failed
 
     def counts(self) -> dict[str, ChannelCounts]:
         """Each channel's numbers now (any thread; a copy)."""
@@ -313,13 +315,41 @@ class Delivery:
             self.enqueue(record, others)
         self.notice(summary)
 
+    def _outbox_failed(self, why: str) -> None:
+        """The outbox went on in memory (`Outbox.on_fallback`): the terminal and every other
+        channel are told."""
+        self.notice(why)
+        self._tell_outbox_trouble(why)
+
+    def _tell_outbox_trouble(self, why: str) -> None:
+        now = self.clock()
+        record = notice_record(
+            f"outbox-failing-{int(now)}",
+            "outbox-failing",
+            "error",
+            now,
+            "alerts are queued in memory: the outbox file cannot be written",
+            f"{why}. Free space on that disk (or make it writable); alerts are still sent "
+            "meanwhile.",
+            self.host,
+            self.channels.project,
+            labels={"category": "delivery"},
+        )
+        others = [n for n, s in self.senders.items() if s.channel.scheme != "console"]
+        if others:  # the terminal has the notice
+            self.enqueue(record, others)
+
     def start(self) -> None:
         self.outbox.retry_now(self.clock())
         for sender in self.senders.values():
             sender.thread.start()
+        if self.outbox.trouble is not None:  # opened in memory: the terminal was told
+            self._tell_outbox_trouble(self.outbox.trouble)
 
     def stop(self, drain: float = 10.0) -> int:
-        """Give the senders up to `drain` seconds for what is due; returns what stays queued."""
+        """Give the senders up to `drain` seconds for what is due; returns how many alerts
+        stay queued in the outbox file for the next start. Those that cannot be kept there
+        (the queue is in memory and the file still cannot be written) are said in a notice."""
         deadline = time.monotonic() + drain
         while time.monotonic() < deadline and self._due_now():
             for sender in self.senders.values():
@@ -329,7 +359,13 @@ class Delivery:
         for sender in self.senders.values():
             sender.wake.set()
             sender.thread.join(2.0)
-        return self.outbox.pending()
+        left = self.outbox.pending()
+        why = self.outbox.save()
+        if why is None:
+            return left
+        if left:
+            self.notice(f"{left} alert(s) not delivered are lost: {why}")
+        return 0
 
     def _due_now(self) -> bool:
         now = self.clock()
