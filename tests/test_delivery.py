@@ -182,7 +182,8 @@ def test_an_outbox_that_cannot_be_opened_queues_in_memory(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     """A directory where the outbox file should be: a notice says why and what it costs,
-    the training runs, and the alerts are still delivered (from memory)."""
+    the training runs, the alerts are still delivered (from memory), and the channels are
+    told too (`outbox-failing`)."""
     cwd = workdir_with(tmp_path, webhook_channels(receiver.port), f"HOOK_TOKEN={SECRET}\n")
     (cwd / ".rlswarm" / "outbox.sqlite").mkdir(parents=True)
     receiver.start()
@@ -193,7 +194,10 @@ def test_an_outbox_that_cannot_be_opened_queues_in_memory(
     assert b"cannot open the outbox .rlswarm/outbox.sqlite" in err
     assert b"queued in memory" in err
     assert b"done" in out
-    assert [a["values"]["n"] for a in receiver.alerts()] == [1, 2]
+    assert [a["values"]["n"] for a in receiver.alerts() if a["rule"] == "boom"] == [1, 2]
+    told = [a for a in receiver.alerts() if a["rule"] == "outbox-failing"]
+    assert len(told) == 1 and told[0]["labels"] == {"category": "delivery"}
+    assert len(receiver.alerts()) == 3
 
 
 def test_kill_9_with_alerts_pending_then_all_arrive_after_the_next_start(
