@@ -90,6 +90,7 @@ class Sender:
         self.wake = threading.Event()
         self.sent_times: deque[float] = deque()
         self.failing_since: float | None = None
+        self.last_digest = False  # sent beyond the rate while draining
         self.thread = threading.Thread(target=self._run, name=f"send-{channel.name}", daemon=True)
         builtin_channels.register()
         self.apprise = apprise.Apprise()
@@ -135,8 +136,13 @@ class Sender:
         return max(0, round(rate * window) - len(self.sent_times))
 
     def _batches(self, items: list[Item], now: float) -> list[list[Item]]:
-        """One item per message while the rate allows; the rest as one digest when it does not."""
+        """One item per message while the rate allows; the rest as one digest when it does not.
+        While delivery drains at the end, a channel whose rate is used up sends what waits as
+        one last digest (once), rather than keep it for the next start."""
         allowance = self._allowance(now)
+        if allowance == 0 and self.owner.draining.is_set() and not self.last_digest:
+            self.last_digest = True
+            return [items]
         if allowance == 0:
             return []
         if len(items) <= allowance:
@@ -218,6 +224,7 @@ class Delivery:
         self.clock = clock
         self.links: dict[str, str] = {}  # put in every alert (the dashboard's address, once served)
         self.stopping = threading.Event()
+        self.draining = threading.Event()  # `stop` gives the senders their last chance
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
         self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
         self._counts_lock = threading.Lock()
@@ -351,6 +358,7 @@ class Delivery:
         stay queued in the outbox file for the next start. Those that cannot be kept there
         (the queue is in memory and the file still cannot be written) are said in a notice."""
         deadline = time.monotonic() + drain
+        self.draining.set()
         while time.monotonic() < deadline and self._due_now():
             for sender in self.senders.values():
                 sender.wake.set()
