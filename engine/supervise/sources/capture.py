@@ -90,25 +90,26 @@ class Capture:
         except OSError as exc:
             self._stop(exc, len(data))
             return
-        try:
-            self._write_all(data)
-        except _Unwritten as exc:
-            self._stop(exc.error, exc.left)
+        left, error = self._write_all(data)
+        if error is not None:
+            self._stop(error, left)
 
-    def _write_all(self, data: bytes) -> None:
-        """All of `data` into the file, or _Unwritten with how much of it was not."""
+    def _write_all(self, data: bytes) -> tuple[int, OSError | None]:
+        """`data` into the file: how many of its bytes were not written, and why (0, None when
+        all were)."""
         assert self._file is not None
         view = memoryview(data)
         while view:
             try:
                 written = self._file.write(view)
             except OSError as exc:
-                raise _Unwritten(exc, len(view)) from None
+                return len(view), exc
             if not written:
-                raise _Unwritten(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), len(view))
+                return len(view), OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             self._size += written
             self._last_kept = view[written - 1]
             view = view[written:]
+        return 0, None
 
     def _stop(self, exc: OSError, left: int) -> None:
         self.failed = True
@@ -136,14 +137,13 @@ class Capture:
             f"{start}{PREFIX} {self.lost} bytes of output not kept here: {self._why} "
             f"(from {since} to {time.strftime('%H:%M:%S')})\n"
         )
-        size = self._size
         try:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._open()
-            self._write_all(note.encode())
-        except (OSError, _Unwritten):
-            self._size = size
+        except OSError:
+            return False
+        if self._write_all(note.encode())[1] is not None:
             return False
         self.failed = False
         self.notice(
@@ -203,10 +203,3 @@ class Capture:
                     pass
                 self._file = None
 
-
-class _Unwritten(Exception):
-    """Part of a write that did not reach the file: why, and how many bytes were left."""
-
-    def __init__(self, error: OSError, left: int) -> None:
-        super().__init__(str(error))
-        self.error, self.left = error, left
