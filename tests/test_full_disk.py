@@ -84,7 +84,7 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def workdir(cwd: Path, port: int) -> None:
+def workdir(cwd: Path, port: int, more: str = "") -> None:
     (cwd / "rules").mkdir()
     (cwd / "rules" / "r.yaml").write_text(RULES)
     (cwd / "channels.yaml").write_text(
@@ -99,6 +99,7 @@ def workdir(cwd: Path, port: int) -> None:
                 rate: 0/m
             """
         )
+        + textwrap.indent(textwrap.dedent(more), "  ")
     )
 
 
@@ -175,11 +176,13 @@ def test_a_disk_that_fills_during_a_run_loses_no_alert(tmp_path: Path, small_fs:
 
 
 def test_a_read_only_disk_at_the_start_then_writable(tmp_path: Path, small_fs: Path) -> None:
-    """The outbox cannot be opened: alerts are queued in memory and the webhook is told too.
-    The capture says why it cannot write, and starts writing once the disk is writable."""
+    """The outbox cannot be opened: alerts are queued in memory and the webhook is told too;
+    what a dead channel could not take is said to be lost at the end, not kept. The capture
+    says why it cannot write, and starts writing once the disk is writable."""
     receiver = Receiver(free_port())
     receiver.start()
-    workdir(tmp_path, receiver.port)
+    dead = f"- name: dead\n  url: json://127.0.0.1:{free_port()}/x\n  retry: 1h\n"
+    workdir(tmp_path, receiver.port, dead)
     remount(small_fs, "ro")
     script = "; ".join(
         ["echo BOOM 1", wait_file("writable"), f"sleep {RETRY_S + 0.3}", "echo BOOM 2; sleep 1"]
@@ -199,6 +202,8 @@ def test_a_read_only_disk_at_the_start_then_writable(tmp_path: Path, small_fs: P
     assert numbers(receiver) == [1, 2]
     assert [a["rule"] for a in receiver.alerts()].count("outbox-failing") == 1
     assert "cannot open the outbox .rlswarm/outbox.sqlite" in text
+    lost = "3 alert(s) not delivered (dead: 3) are lost: the outbox could not be opened"
+    assert lost in text and "kept in" not in text  # boom 1, boom 2, outbox-failing
     assert "capture: cannot write .rlswarm/logs/run.log (the file system is read-only)" in text
     assert "capture: writing .rlswarm/logs/run.log again" in text
     log = (small_fs / "logs" / "run.log").read_bytes()

@@ -367,12 +367,14 @@ class Delivery:
         for sender in self.senders.values():
             sender.wake.set()
             sender.thread.join(2.0)
-        left = self.outbox.pending()
+        waiting = {c: n for (c, state), n in self.outbox.counts().items() if state == "pending"}
+        left = sum(waiting.values())
         why = self.outbox.save()
         if why is None:
             return left
         if left:
-            self.notice(f"{left} alert(s) not delivered are lost: {why}")
+            where = ", ".join(f"{c}: {n}" for c, n in sorted(waiting.items()))
+            self.notice(f"{left} alert(s) not delivered ({where}) are lost: {why}")
         return 0
 
     def _due_now(self) -> bool:
