@@ -237,3 +237,18 @@ def test_a_secret_the_training_prints_is_masked_in_its_alert(workdir: Path) -> N
     for path in (state_dir / "alerts.jsonl", *state_dir.glob("outbox.sqlite*")):
         assert leaks(path.read_bytes()) == [], path
     assert leaks(json.dumps(receiver.bodies)) == []
+
+
+def test_a_url_apprise_refuses_is_reported_without_its_token(tmp_path: Path) -> None:
+    """Apprise's reason names the URL, abbreviated (`tgram://N...n/`): not even that."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(RULES)
+    token = "NotAV4lidB0tToken"
+    (tmp_path / "channels.yaml").write_text(
+        f"channels:\n  - name: tg\n    url: tgram://{token}/12345\n"
+    )
+    proc = command(tmp_path, "lint", "rules")
+    assert proc.returncode == 1
+    (line,) = [x for x in proc.stdout.splitlines() if "channel 'tg'" in x]
+    assert line.startswith("channels.yaml:3: channel 'tg': Apprise refused this tgram:// URL")
+    assert token not in line and "N...n" not in line

@@ -132,10 +132,6 @@ class ChannelSet:
         return secret_parts.scrub_value(value, self.secrets)
 
 
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    return secret_parts.scrub(text, secrets)
-
-
 def default_channels(project: str = "") -> ChannelSet:
     """What `run` uses without a channels.yaml: the terminal and the JSONL journal."""
     return ChannelSet(
@@ -223,7 +219,8 @@ def _channel(
     secrets = tuple(env[m] for m in dict.fromkeys(references(written)) if m in env)
     privacy, parts, why = _privacy(url)
     if privacy is None and scheme in apprise_schemes():
-        reason = _scrub(why, secrets) or "a value has the wrong form"
+        reason = secret_parts.mask_url(why, (*secrets, *_guessed(url)))
+        reason = reason or "a value has the wrong form"
         raise problem(f"Apprise refused this {scheme}:// URL: {reason}")
     if privacy is None:
         hint = did_you_mean(scheme, apprise_schemes()) if scheme else ""
@@ -256,11 +253,13 @@ def shown_written(written: str, secrets: Sequence[str]) -> str:
     """A URL as written in channels.yaml (`${NAME}` references kept), safe to print: the
     `secrets` masked, and where they are not known (the URL does not resolve yet) every
     part that is not a reference and looks like a credential."""
-    if secrets:
-        return secret_parts.mask_url(written, secrets)
-    parts = re.split(r"[/:@?&=#,;]", written.split("://", 1)[-1])
-    guessed = [p for p in parts if "${" not in p and secret_parts.credential_like(p)]
-    return secret_parts.mask_url(written, guessed)
+    return secret_parts.mask_url(written, secrets or _guessed(written))
+
+
+def _guessed(url: str) -> list[str]:
+    """The parts of `url` that look like credentials (`${NAME}` references are not)."""
+    parts = re.split(r"[/:@?&=#,;]", url.split("://", 1)[-1])
+    return [p for p in parts if "${" not in p and secret_parts.credential_like(p)]
 
 
 @cache

@@ -274,6 +274,8 @@ class Outbox:
                 return None
             if self._file is None:
                 return "the outbox could not be opened at the start"
+            if self._file.in_transaction:  # a backup into it would wait forever
+                return f"the outbox {self.path} is in an unfinished transaction"
             try:
                 self._db.backup(self._file)
             except (sqlite3.Error, OSError) as exc:
