@@ -1,8 +1,11 @@
 """A whole `run` or `watch`, from start to summary: the wiring, the sources, the supervisor.
 
+Signals are taken by a `stopping.Stopping` (with `--grace` for `run`, whose supervisor
+passes them on to the child).
+
 Threads started here: `every` (`watch`'s metrics every `interval`); the tailer, the
-probe listener, the supervisor and the wiring start their own. Times given to the
-sources are wall-clock times (`time.time`).
+probe listener, the supervisor, the wiring and `Stopping` start their own. Times given
+to the sources are wall-clock times (`time.time`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from engine.supervise.pipeline import Pipeline
 from engine.supervise.sources.metrics import Sampler
 from engine.supervise.sources.probe import ProbeListener
 from engine.supervise.sources.tail import Tailer
-from engine.supervise.supervisor import RunOptions, Supervisor, install_signals, wait_for_signal
+from engine.supervise.stopping import Stopping
+from engine.supervise.supervisor import RunOptions, Supervisor
 from engine.supervise.wiring import Alerting, Stack, build
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
@@ -69,11 +73,12 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     probe = ProbeListener(stack.pipeline.post_probe, time.time)
     watch = [*opts.watch, *opts.preset.watch]
     tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
-    supervisor = Supervisor(opts, stack.pipeline, stack.terminal, probe.path)
+    stopping = Stopping(opts.grace)
+    supervisor = Supervisor(opts, stack.pipeline, stack.terminal, probe.path, stopping=stopping)
     stack.pipeline.on_action = supervisor.request
     if tailer:
         tailer.start()
-    install_signals(supervisor.on_signal)
+    stopping.install()
     if opts.preset.name or opts.preset.answers:
         preset = opts.preset
         stack.notice(
@@ -149,7 +154,9 @@ def watch(alerting: Alerting, opts: WatchOptions) -> int:
         "(Ctrl-C stops)"
     )
     stop = every(opts.interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
-    wait_for_signal()
+    stopping = Stopping(0.0)
+    stopping.install()
+    stopping.wait_for_signal()
     stop()
     tailer.stop()
     extra = stack.close()

@@ -4,31 +4,38 @@
 started (`_start`: kept files put back, the child started with the probe's
 environment, its `start` event posted), waited for (`_wait_for_exit`: the child's
 exit, a signal and a rule's action wake the loop at once; kept files are saved
-every `KEEP_EVERY_S` meanwhile) and ended (`_end`: its last output drained, what
-it left behind stopped, its `exit` event posted); then the `RestartPolicy` says
+every `KEEP_EVERY_S` meanwhile) and ended (`_end`: what it left behind stopped, its
+last output drained, its `exit` event posted); then the `RestartPolicy` says
 whether, and after which back-off, the next attempt starts.
 
-A first signal is passed on to the child's process group, which gets `grace`
-seconds to exit before it is killed; a second signal kills it at once. A rule's
-`restart` or `stop` sends SIGTERM, with the same grace.
+Before the first child starts, `run` becomes the child subreaper where it can
+(`sources.reaper`): whatever the child starts stays `run`'s descendant, so nothing
+of it survives `run`. A first signal (`on_signal`, told by `stopping.Stopping`) is
+passed on to the child's process group, and SIGTERM to the processes of its tree
+outside the group; what is left at the signal's deadline, `grace` seconds later, is
+killed, and a second signal kills it at once. A rule's `restart` or `stop` sends
+SIGTERM to all of it, with the same grace. When the child exits by itself, what it
+left behind gets SIGTERM and `grace` seconds. Whichever way, the next child starts
+(or `run` goes on to its end) only once the tree is gone and reaped; after a signal,
+every wait here also ends by the signal's deadline.
 
-Threads started here: `sampler` (the metrics every `interval`), `stdin` (our
-stdin forwarded to the current child) and one `exit-PID` per child (wakes the
-loop when it exits). Times on events and samples come from `clock` (wall time);
-the grace, keep and back-off timers read `monotonic`.
+Threads started here: `sampler` (the metrics every `interval`; it also reaps what
+of the tree died meanwhile), `stdin` (our stdin forwarded to the current child) and
+one `exit-PID` per child (wakes the loop when it exits). Times on events and samples
+come from `clock` (wall time); the grace, keep and back-off timers read `monotonic`.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from engine.durations import exact_duration
 from engine.model import Action, Decision, Event, Sample, Value
@@ -40,6 +47,8 @@ from engine.supervise.sources.child import Child, Terminal, child_environment, d
 from engine.supervise.sources.keep import Keeper
 from engine.supervise.sources.metrics import Sampler
 from engine.supervise.sources.prompts import Answerer
+from engine.supervise.sources.reaper import Reaper
+from engine.supervise.stopping import Stopping
 
 Clock = Callable[[], float]
 KEEP_EVERY_S = 2.0
@@ -47,6 +56,8 @@ CHECK_EVERY_S = 1.0  # the supervision loop's longest wait: the child's exit, a 
 # rule's action wake it at once; this only paces keeping files and the end of `--grace`
 SETTLE_S = 2.0  # how long the supervisor waits for the alerts of an exit before it goes on
 REPLY_WAIT_S = 5.0  # how long an answer to a prompt waits for its child to be known
+DRAIN_OUTPUT_S = 2.0  # how long an exited child's last output may take to be read
+LEFTOVERS_LOOK_S = 0.05  # how often the loop looks whether what a child left behind is gone
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,7 @@ class Supervisor:
         probe_path: str,
         clock: Clock = time.time,
         monotonic: Clock = time.monotonic,
+        stopping: Stopping | None = None,
     ) -> None:
         self.opts = opts
         self.probe_path = probe_path
@@ -161,16 +173,21 @@ class Supervisor:
         self.terminal = terminal
         self.clock = clock
         self.monotonic = monotonic
+        self.stopping = stopping if stopping is not None else Stopping(opts.grace, monotonic)
+        self.stopping.listen(self.on_signal)
         self.sampler = Sampler(disk_path=os.getcwd())
         self.capture = Capture(opts.state_dir / "logs" / "run.log")
+        self.reaper: Reaper | None = None  # `run` makes it, before the first child
         self.child: Child | None = None
         self.summary = RunSummary()
-        self._signal: int | None = None
-        self._signals_seen = 0
         self._action: tuple[Action, Decision] | None = None
+        self._stop_by: float | None = None  # the current child's, once it is asked to stop
+        self._over = False
+        self._drained = True  # the last child's output was all read
         self._peak_rss = 0.0
         self._wake = threading.Event()
         self._child_ready = threading.Event()
+        self._starting = threading.Lock()  # no reaping while a child is being started
         self._stdin_closed = False
         keep = opts.preset.keep
         self.keeper = Keeper(keep, opts.state_dir / "keep", Path.cwd()) if keep else None
@@ -178,6 +195,8 @@ class Supervisor:
     # --- called from other threads ------------------------------------------------------------
 
     def request(self, action: Action, decision: Decision) -> None:
+        if self._over:  # the training has ended: nothing left to act on
+            return
         verb = "dry run, nothing done" if self.opts.dry_run else "doing it"
         self.notice(f"rule '{decision.rule}' asks to {action.value} the training ({verb})")
         if not self.opts.dry_run and self._action is None:
@@ -187,28 +206,37 @@ class Supervisor:
     def notice(self, text: str) -> None:
         self.terminal.notice(self.terminal.stderr_fd, f"[rlswarm-rules] {text}")
 
-    def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self._signal = signum
-        self._signals_seen += 1
+    def on_signal(self, signum: int, count: int) -> None:
+        """A signal to `run` (in the `signals` thread): the first asks the child's tree to
+        stop, a second kills it."""
         child = self.child
         if child is not None:
-            child.signal_group(signum if self._signals_seen == 1 else signal.SIGKILL)
+            if count == 1:
+                child.ask_to_stop(signum)
+            else:
+                child.kill()
         self._wake.set()
 
     # --- the supervision loop -----------------------------------------------------------------
 
     def run(self) -> RunSummary:
+        self.reaper = Reaper()
+        if not self.reaper.active and sys.platform.startswith("linux"):
+            self.notice(
+                f"cannot follow processes that leave the training's tree "
+                f"({self.reaper.why_not}): only those seen every --interval are stopped"
+            )
         restarts = Restarts(self.opts.restart)
         threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
         threading.Thread(target=self._forward_stdin, name="stdin", daemon=True).start()
         number = 0
-        while True:
+        while not self.stopping.signalled:
             number += 1
             code, runtime = self._one_run(number)
-            self.pipeline.settle(SETTLE_S)  # the exit's alerts first, then what is done about it
+            self._settle()  # the exit's alerts first, then what is done about it
             self.summary.exit_code, self.summary.runtime_s = code, runtime
             action, self._action = self._action, None
-            if self._signal is not None or (action and action[0] is Action.STOP):
+            if self.stopping.signalled or (action and action[0] is Action.STOP):
                 break
             if action is None and not restarts.wanted(code):
                 break
@@ -221,8 +249,17 @@ class Supervisor:
                 break
             restarts.record(self.clock())
             self.summary.restarts += 1
-        self.capture.close()
+        if number == 0 and self.stopping.first is not None:  # stopped before the first start
+            self.summary.exit_code = 128 + self.stopping.first
+        self._over = True
+        if self._drained:  # else the pump still writes to it (flushed at every write; the
+            self.capture.close()  # process closes it when it ends)
         return self.summary
+
+    def _settle(self) -> None:
+        """Wait (`SETTLE_S` at most, and never past a signal's deadline) for the alerts of
+        what was posted so far."""
+        self.stopping.call(lambda: self.pipeline.settle(SETTLE_S), SETTLE_S)
 
     def _one_run(self, number: int) -> tuple[int, float]:
         """Start the command and supervise it until it exits: its exit code and runtime."""
@@ -237,18 +274,20 @@ class Supervisor:
         env = child_environment(os.environ, str(PROBE_DIR) if self.opts.patch else None)
         env["RLSWARM_PROBE_SOCKET"] = self.probe_path
         self._peak_rss = 0.0
+        self._stop_by = None
         for path in self.keeper.restore() if self.keeper else []:
             self.notice(f"put back {path}, kept from the last run")
         started = self.clock()
         output = ChildOutput(self.opts.preset.answers, self.pipeline, self.notice)
         try:
-            child = Child(self.opts.command, env, self.terminal, output.on_chunk, self.capture,
-                          self.clock)  # fmt: skip
+            with self._starting:
+                child = Child(self.opts.command, env, self.terminal, output.on_chunk,
+                              self.capture, self.clock, reaper=self.reaper)  # fmt: skip
+                self._adopt(child)
         except OSError as exc:
             self.notice(f"cannot start {self.opts.command[0]}: {exc.strerror}")
             return None
         output.known(child)
-        self._adopt(child)
         command = " ".join(self.opts.command)
         self.pipeline.post(
             Event(started, "start", {"pid": child.pid, "command": command, "attempt": number})
@@ -267,14 +306,13 @@ class Supervisor:
 
     def _wait_for_exit(self, child: Child) -> bool:
         """Supervise `child` until it exits; whether it was asked to stop (signal or rule)."""
-        stopping_since: float | None = None
         saved: float | None = None
         while child.poll() is None:
             saved = self._keep_files(saved)
-            self._wake.wait(self._patience(stopping_since))
+            self._wake.wait(self._patience())
             self._wake.clear()
-            stopping_since = self._stop_if_asked(child, stopping_since)
-        return stopping_since is not None
+            self._stop_if_asked(child)
+        return self._stop_by is not None
 
     def _keep_files(self, saved: float | None) -> float | None:
         """Save the kept files if `KEEP_EVERY_S` passed since `saved`; when they were saved."""
@@ -283,29 +321,32 @@ class Supervisor:
         self.keeper.save()
         return self.monotonic()
 
-    def _stop_if_asked(self, child: Child, stopping_since: float | None) -> float | None:
-        """Act on a signal or a rule's action: SIGTERM for an action (a signal was passed on
-        by `on_signal`), SIGKILL after `grace` or on a second signal. Since when the child
-        has been stopping, if it has."""
-        if self._signals_seen > 1:
-            child.stop_tree(signal.SIGKILL, 0.0)
-        elif self._signal is not None or self._action is not None:
-            if stopping_since is None:
-                now = self.monotonic()
-                if self._action is not None:
-                    child.signal_group(signal.SIGTERM)
-                return now
-            if self.monotonic() - stopping_since > self.opts.grace:
-                child.stop_tree(signal.SIGKILL, 0.0)
-        return stopping_since
+    def _stop_if_asked(self, child: Child) -> None:
+        """Act on a signal or a rule's action: the tree is asked to stop (for a signal,
+        `on_signal` did it already) and killed at the deadline, or at once on a second
+        signal."""
+        if self._stop_by is None:
+            if self.stopping.signalled:
+                child.ask_to_stop(self.stopping.first or signal.SIGTERM)  # once, whoever asks
+                self._stop_by = self.monotonic() + self.opts.grace
+            elif self._action is not None:
+                child.ask_to_stop(signal.SIGTERM)
+                self._stop_by = self.monotonic() + self.opts.grace
+        if self._stop_by is not None and self._time_left() <= 0.0:
+            child.kill_tree()
+
+    def _time_left(self) -> float:
+        """Until the current child's stop deadline (or the signal's, if sooner)."""
+        limit = CHECK_EVERY_S if self._stop_by is None else self._stop_by - self.monotonic()
+        return self.stopping.left(limit)
 
     def _end(self, attempt: Attempt, requested: bool) -> tuple[int, float]:
-        """After the child's exit: its last output read, what it left behind stopped, `exit`
+        """After the child's exit: what it left behind stopped, its last output read, `exit`
         posted; its exit code and runtime."""
         child = attempt.child
-        child.drain()
+        self._stop_leftovers(child)
+        self._drained = child.drain(self.stopping.patience(DRAIN_OUTPUT_S))
         child.release()
-        child.stop_tree(signal.SIGTERM, min(self.opts.grace, 3.0))  # what the child left behind
         code, sig = describe_status(child.proc.returncode)
         runtime = self.clock() - attempt.started
         fields: dict[str, Value] = {
@@ -317,14 +358,29 @@ class Supervisor:
         }
         self.pipeline.post(Event(self.clock(), "exit", fields))
         self.sampler.root_pid = None
+        self.child = None  # its tree is gone: a signal has nothing left to stop
         return code, runtime
 
-    def _patience(self, stopping_since: float | None) -> float:
+    def _stop_leftovers(self, child: Child) -> None:
+        """What the exited child left behind gets SIGTERM (unless it was asked already) and
+        the rest of the grace (a fresh one if the child exited by itself); what is left
+        then is killed, and the dead are reaped."""
+        if self._stop_by is None:
+            self._stop_by = self.monotonic() + self.opts.grace
+        child.ask_to_stop(signal.SIGTERM)
+        while child.tree() and not self.stopping.hurried:
+            left = self._time_left()
+            if left <= 0.0:
+                break
+            self._wake.wait(min(LEFTOVERS_LOOK_S, left))
+            self._wake.clear()
+        child.kill_tree()
+
+    def _patience(self) -> float:
         """How long the supervision loop may wait for a wake-up before it looks again."""
-        if stopping_since is None:
+        if self._stop_by is None and not self.stopping.signalled:
             return CHECK_EVERY_S
-        left = stopping_since + self.opts.grace - self.monotonic()
-        return min(CHECK_EVERY_S, max(0.0, left) + 0.01)
+        return min(CHECK_EVERY_S, self._time_left() + 0.01)
 
     def _wake_on_exit(self, child: Child) -> None:
         """Ends the supervision loop's wait as soon as the child exits."""
@@ -341,16 +397,16 @@ class Supervisor:
         )
         deadline = self.monotonic() + delay
         while self.monotonic() < deadline:
-            if self._signal is not None:
+            if self.stopping.signalled:
                 return False
             self._wake.wait(min(0.2, max(0.0, deadline - self.monotonic())))
             self._wake.clear()
-        return self._signal is None
+        return not self.stopping.signalled
 
     def _give_up(self) -> None:
         n, window = self.opts.restart.max_restarts, self.opts.restart.within
         self.pipeline.post(Event(self.clock(), "gave_up", {"restarts": n, "within_s": window}))
-        self.pipeline.settle(SETTLE_S)
+        self._settle()
         self.notice(f"giving up: {n} restarts within {exact_duration(window)}")
 
     def _sample_loop(self) -> None:
@@ -361,9 +417,18 @@ class Supervisor:
             if child is not None:
                 child.remember_tree()
                 values["uptime_s"] = self.clock() - child.started
+            self._reap()
             values["restarts"] = float(self.summary.restarts)
             self.pipeline.post(Sample(self.clock(), values))
             time.sleep(self.opts.interval)
+
+    def _reap(self) -> None:
+        """Reap what of the child's tree died meanwhile (not the child: `subprocess` does)."""
+        if self.reaper is None:
+            return
+        with self._starting:
+            child = self.child
+            self.reaper.reap({child.pid} if child is not None else set())
 
     def _forward_stdin(self) -> None:
         """Our stdin goes to the current child; after our EOF, every child gets EOF."""
@@ -381,23 +446,3 @@ class Supervisor:
                 return
             if child is not None:
                 child.send_input(data)
-
-
-def install_signals(handler: Callable[[int, FrameType | None], None]) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
-
-
-def wait_for_signal() -> int:
-    """Block until SIGINT/SIGTERM/SIGHUP; for `watch`."""
-    got: list[int] = []
-    done = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        got.append(signum)
-        done.set()
-
-    install_signals(handler)
-    while not done.wait(60.0):  # a signal wakes the wait at once; the timeout is a safety net
-        pass
-    return got[0]

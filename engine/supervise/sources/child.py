@@ -8,6 +8,12 @@ pump's `REST_S`. The child's stdin is a pseudo-terminal; `send_input` types on i
 
 The child's output pipes are made `PIPE_SIZE` deep where the system allows it (Linux),
 so that a child printing fast never waits on a pump that is briefly busy.
+
+The child's tree (`tree`) is every process it started that is still there: with the
+subreaper of `engine.supervise.sources.reaper`, wherever it went; without one, those
+seen under the child at some look (`remember_tree`). Stopping it is asking once
+(`ask_to_stop`: the signal to the child's process group, SIGTERM to the processes that
+left the group), then killing what is left (`kill_tree`), and reaping the dead.
 """
 
 from __future__ import annotations
@@ -27,8 +33,11 @@ import psutil
 
 from engine.supervise.sources.capture import Capture
 from engine.supervise.sources.pump import DEFAULT_PIPE, Chunk, Pump, Stream
+from engine.supervise.sources.reaper import Reaper
 
 PIPE_SIZE = 1 << 20
+KILL_PATIENCE_S = 1.0  # how long `kill_tree` goes on killing a tree that keeps forking
+KILL_LOOK_S = 0.01  # how often it looks again meanwhile
 
 
 @dataclass
@@ -91,7 +100,7 @@ def child_environment(base: Mapping[str, str], probe_dir: str | None) -> dict[st
 
 
 class Child:
-    """One run of the command. `wait_exit` returns its exit status once its output is drained."""
+    """One run of the command, its output pumped, its tree followed until it is stopped."""
 
     def __init__(
         self,
@@ -102,8 +111,10 @@ class Child:
         capture: Capture | None = None,
         clock: Callable[[], float] = time.time,
         cwd: str | None = None,
+        reaper: Reaper | None = None,
     ) -> None:
         self.argv = list(argv)
+        self.reaper = reaper
         self.terminal = terminal
         self.on_chunk = on_chunk
         self.capture = capture
@@ -129,7 +140,12 @@ class Child:
         self._input_lock = threading.Lock()
         self._input_open = True
         self.pid = self.proc.pid
+        self._root = psutil.Process(self.pid)  # not yet reaped: it is the child
+        self.since = self._root.create_time()  # a psutil time: for `Reaper.adopted`
         self.known: dict[int, psutil.Process] = {}
+        self._asked: set[psutil.Process] = set()
+        self._asked_group = False
+        self._lock = threading.Lock()  # `known` and `_asked`: the sampler and signals too
         assert self.proc.stdout is not None and self.proc.stderr is not None
         out, err = self.proc.stdout.fileno(), self.proc.stderr.fileno()
         streams = [
@@ -175,15 +191,28 @@ class Child:
         return self.proc.poll()
 
     def remember_tree(self) -> list[psutil.Process]:
-        """The live processes of the tree (kept so that escapees can be stopped too)."""
+        """The live processes under the child (kept, so that one that leaves the tree later
+        is still stopped: the only way to follow it where there is no subreaper)."""
         try:
-            root = psutil.Process(self.pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
+            tree = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:  # the child is gone (psutil tells a reused pid from it)
             tree = []
-        for proc in tree:
-            self.known.setdefault(proc.pid, proc)
+        with self._lock:
+            for proc in tree:
+                self.known.setdefault(proc.pid, proc)
         return tree
+
+    def tree(self) -> list[psutil.Process]:
+        """Every live process of the child's: itself while it runs, its descendants, those
+        re-parented to us since it started (with an active `reaper`) and those seen before."""
+        found = {proc.pid: proc for proc in self.remember_tree()}
+        if self.reaper is not None:
+            for proc in self.reaper.adopted(self.since):
+                found.setdefault(proc.pid, proc)
+        with self._lock:
+            for pid, proc in self.known.items():
+                found.setdefault(pid, proc)
+        return [proc for proc in found.values() if _alive(proc)]
 
     def signal_group(self, sig: int) -> None:
         try:
@@ -191,45 +220,49 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def stop_tree(self, sig: int, grace: float) -> None:
-        """Send `sig` to the whole tree, wait up to `grace` seconds, then kill what is left."""
-        self.remember_tree()
-        self.signal_group(sig)
-        for proc in self._strays():
-            _send(proc, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and (self.poll() is None or self._alive()):
-            time.sleep(0.05)
+    def ask_to_stop(self, sig: int = signal.SIGTERM) -> None:
+        """`sig` to the child's process group (the first time only), SIGTERM to each process
+        of its tree that has not been asked yet and is not in the group. Any thread."""
+        with self._lock:
+            first, self._asked_group = not self._asked_group, True
+        if first:
+            self.signal_group(sig)
+        for proc in self.tree():
+            with self._lock:
+                if proc in self._asked:
+                    continue
+                self._asked.add(proc)
+            if not (first and _group_of(proc) == self.pid):
+                _send(proc, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL to the process group and to every process of the tree, once. Any thread."""
         self.signal_group(signal.SIGKILL)
-        for proc in self._alive():
+        for proc in self.tree():
             _send(proc, signal.SIGKILL)
+
+    def kill_tree(self, patience: float = KILL_PATIENCE_S) -> None:
+        """`kill` until nothing of the tree is left (a process may fork meanwhile; at most
+        `patience` seconds), then collect the child's status and reap the rest."""
+        end = time.monotonic() + patience
+        while True:
+            self.kill()
+            if not self.tree() or time.monotonic() >= end:
+                break
+            time.sleep(KILL_LOOK_S)
         self.proc.wait()
+        self.reap()
 
-    def _strays(self) -> list[psutil.Process]:
-        """Processes of the tree that left the child's process group."""
-        out = []
-        for proc in self.known.values():
-            try:
-                if proc.is_running() and os.getpgid(proc.pid) != self.pid:
-                    out.append(proc)
-            except (psutil.Error, ProcessLookupError):
-                continue
-        return out
+    def reap(self) -> list[int]:
+        """Reap what died of the tree among our children (not the child: `proc` waits for
+        it); their pids."""
+        return self.reaper.reap({self.pid}) if self.reaper is not None else []
 
-    def _alive(self) -> list[psutil.Process]:
-        alive = []
-        for proc in self.known.values():
-            try:
-                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(proc)
-            except psutil.Error:
-                continue
-        return alive
-
-    def drain(self, timeout: float = 2.0) -> None:
-        """Wait for the pump to read the last output (a grandchild may hold the pipes)."""
+    def drain(self, timeout: float = 2.0) -> bool:
+        """Wait for the pump to read the last output (a grandchild may hold the pipes);
+        whether it has (else it goes on relaying it, to the terminal and the capture)."""
         self.pump.hurry()
-        self.pump.join(timeout)
+        return self.pump.join(timeout)
 
 
 def _deepen(fd: int) -> int:
@@ -249,6 +282,21 @@ def _send(proc: psutil.Process, sig: int) -> None:
         proc.send_signal(sig)
     except psutil.Error:
         pass
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Running, and not a zombie (dead, only not yet reaped)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _group_of(proc: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(proc.pid)
+    except OSError:
+        return None
 
 
 def describe_status(returncode: int) -> tuple[int, int | None]:

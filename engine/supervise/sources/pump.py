@@ -101,8 +101,10 @@ class Pump:
                 except OSError:  # the pipe is full: a wake-up is already waiting
                     pass
 
-    def join(self, timeout: float) -> None:
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the streams' end; whether the thread is over."""
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
         try:
