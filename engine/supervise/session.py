@@ -1,7 +1,9 @@
 """A whole `run` or `watch`, from start to summary: the wiring, the sources, the supervisor.
 
-Signals are taken by a `stopping.Stopping` (with `--grace` for `run`, whose supervisor
-passes them on to the child).
+Signals are taken by a `stopping.Stopping`: for `run`, with `--grace` (the supervisor
+passes them on to the child, and the exit drain, `Stack.close`, ends by the first
+one's deadline, or at once at a second); for `watch`, the first ends the watching and
+the drain gets `wiring.DRAIN_S`.
 
 Threads started here: `every` (`watch`'s metrics every `interval`); the tailer, the
 probe listener, the supervisor, the wiring and `Stopping` start their own. Times given
@@ -25,13 +27,13 @@ from pathlib import Path
 from engine.durations import format_duration
 from engine.model import Action, Decision, Sample
 from engine.packs import loader as packs
-from engine.supervise.pipeline import Pipeline
+from engine.supervise.pipeline import Tally
 from engine.supervise.sources.metrics import Sampler
 from engine.supervise.sources.probe import ProbeListener
 from engine.supervise.sources.tail import Tailer
 from engine.supervise.stopping import Stopping
 from engine.supervise.supervisor import RunOptions, Supervisor
-from engine.supervise.wiring import Alerting, Stack, build
+from engine.supervise.wiring import DRAIN_S, Alerting, Stack, build
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 DEMO_SCRIPT = DEMO_DIR / "train.py"
@@ -76,6 +78,8 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     stopping = Stopping(opts.grace)
     supervisor = Supervisor(opts, stack.pipeline, stack.terminal, probe.path, stopping=stopping)
     stack.pipeline.on_action = supervisor.request
+    if not opts.dry_run:
+        stack.capture = opts.state_dir / "logs" / "run.log"
     if tailer:
         tailer.start()
     stopping.install()
@@ -95,17 +99,16 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     if tailer:
         tailer.stop()
     probe.close()
-    extra = stack.close()
+    extra = stack.close(stopping)
     code, runtime, restarts = summary.exit_code, summary.runtime_s, summary.restarts
-    for line in summary_lines(stack.pipeline, code, runtime, restarts, opts) + extra:
+    for line in summary_lines(stack.tally, code, runtime, restarts, opts) + extra:
         stack.notice(line)
     return summary.exit_code
 
 
 def summary_lines(
-    pipeline: Pipeline, code: int, runtime: float, restarts: int, opts: RunOptions
+    tally: Tally, code: int, runtime: float, restarts: int, opts: RunOptions
 ) -> list[str]:
-    tally = pipeline.tally
     lines = [
         f"summary: exit code {code} after {format_duration(runtime)}, {restarts} restarts, "
         f"{tally.lines:,} lines observed"
@@ -154,15 +157,15 @@ def watch(alerting: Alerting, opts: WatchOptions) -> int:
         "(Ctrl-C stops)"
     )
     stop = every(opts.interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
-    stopping = Stopping(0.0)
+    stopping = Stopping(DRAIN_S)
     stopping.install()
     stopping.wait_for_signal()
     stop()
     tailer.stop()
-    extra = stack.close()
+    extra = stack.close(stopping)
     for line in [
-        f"stopped; {stack.pipeline.tally.lines:,} lines observed",
-        _alert_line(stack.pipeline.tally.notifications),
+        f"stopped; {stack.tally.lines:,} lines observed",
+        _alert_line(stack.tally.notifications),
         *extra,
     ]:
         stack.notice(line)

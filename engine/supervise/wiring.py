@@ -12,6 +12,14 @@ on the terminal instead, with a notice saying why.
 
 Who acts on a rule's action is attached by the caller (`run`: the supervisor), once
 it exists: `Pipeline.on_action`.
+
+At exit, `Stack.close` evaluates what is still queued, lets delivery send what is due,
+and closes the outbox. After a signal (`stopping.Stopping`) all of it ends by the
+signal's deadline, or at once after a second one: the evaluation is cut short and the
+summary says so; the pipeline's way into the outbox (`OutboxGate`) is closed and the
+senders stopped before the outbox is, so that nothing is cut mid-write and what was
+queued is sent at the next start. What the worker threads would say after that
+(`Voice`) is not written: the summary is the last word.
 """
 
 from __future__ import annotations
@@ -21,8 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,8 +41,9 @@ from engine.model import Action, Decision
 from engine.notify.channels import ChannelSet
 from engine.notify.outbox import Outbox
 from engine.packs.rule import RuleSet
-from engine.supervise.pipeline import Pipeline
+from engine.supervise.pipeline import Pipeline, Sink, Tally
 from engine.supervise.sources.child import Terminal
+from engine.supervise.stopping import Stopping
 from engine.web.dashboard import DashboardOptions
 
 if TYPE_CHECKING:
@@ -43,7 +51,8 @@ if TYPE_CHECKING:
     from engine.web.dashboard import Board
 
 PREFIX = "[rlswarm-rules]"  # as engine.notify.builtin.PREFIX, without importing Apprise
-DRAIN_S = 10.0
+DRAIN_S = 10.0  # how long delivery may go on sending at exit
+SENDERS_S = 0.5  # how long stopped senders may take to finish a send at a cut
 NO_DASHBOARD = DashboardOptions(None)
 
 
@@ -66,35 +75,149 @@ def _is_tty(fd: int) -> bool:
         return False
 
 
+class Voice:
+    """What the worker threads (pipeline, setup, delivery, dashboard) say on the terminal,
+    until `Stack.close` is over: after that, only the summary is written."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+        self.quiet = False
+
+    def __call__(self, text: str) -> None:
+        """One of our lines, with the prefix."""
+        if not self.quiet:
+            _notice(self.terminal, text)
+
+    def line(self, text: str) -> None:
+        """A line as it is (an alert, already prefixed)."""
+        if not self.quiet:
+            self.terminal.notice(self.terminal.stderr_fd, text)
+
+
+class OutboxGate:
+    """Delivery as the pipeline's sink, until `close`: once it returns, no alert goes into
+    the outbox any more (one being written then is written whole first)."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+        self.handed = 0  # alerts handed to delivery: the first ones the pipeline notified
+        self._lock = threading.Lock()
+        self._open = True
+
+    def send(self, decision: Decision) -> None:
+        with self._lock:
+            if self._open:
+                self.handed += 1
+                self.delivery.send(decision)
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+
+
 @dataclass
 class Stack:
     terminal: Terminal
     pipeline: Pipeline
     state_dir: Path
+    voice: Voice
+    outbox: Outbox | None = None  # None: --dry-run
     delivery: Delivery | None = None
+    gate: OutboxGate | None = None  # the pipeline's way into delivery
     board: Board | None = None
     setup: threading.Thread | None = None  # attaching the sinks, while the child starts
+    capture: Path | None = None  # where the output is kept (`run`), for what was not evaluated
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False  # under `lock`: the setup thread starts nothing any more
+    delivering: bool = False  # under `lock`: delivery was started
+    cut: Tally | None = None  # the tally when the evaluation was cut short
 
     def notice(self, text: str) -> None:
         _notice(self.terminal, text)
 
-    def close(self) -> list[str]:
-        """Stop evaluating, give delivery a moment; returns what the summary should add."""
-        if self.setup is not None:
-            self.setup.join()
-        self.pipeline.stop()
-        left = self.delivery.stop(DRAIN_S) if self.delivery is not None else 0
-        if self.board is not None:  # after delivery: the page's last state has its outcome
-            self.board.close()
-        if self.delivery is None:
-            return []
-        self.delivery.outbox.close()
+    @property
+    def tally(self) -> Tally:
+        """What was evaluated: up to the cut, if the evaluation was cut short."""
+        return self.cut if self.cut is not None else self.pipeline.tally
+
+    def close(self, stopping: Stopping | None = None) -> list[str]:
+        """Evaluate what is queued, give delivery up to `DRAIN_S` for what is due, close the
+        outbox; returns what the summary should add.
+
+        With `stopping`, a first signal makes all of it end by the signal's deadline and
+        a second at once: the evaluation is cut short (the summary says so), the senders
+        are stopped, and the outbox is closed after its last write, so what was queued
+        stays queued for the next start."""
+        stopping = stopping if stopping is not None else Stopping(DRAIN_S)  # no deadline
+        setup = self.setup
+        ready = setup is None or stopping.call(setup.join).done.is_set()
+        evaluated = ready and stopping.call(self.pipeline.stop).done.is_set()
+        with self.lock:
+            self.closed = True
+            delivery = self.delivery if self.delivering else None
+        lines = [] if evaluated else self._cut()
+        if delivery is not None:
+            _deliver_last(delivery, stopping)
+        if self.board is not None and evaluated:  # after delivery: the page's last state
+            stopping.call(self.board.close)
+        left = self.outbox.pending() if delivery is not None and self.outbox is not None else 0
+        self.voice.quiet = True
+        if self.outbox is not None:
+            self.outbox.close()  # waits for a write in progress; none can start after it
         if left:
-            return [
+            lines.append(
                 f"{left} alert(s) not delivered yet: they are kept in "
                 f"{self.state_dir / 'outbox.sqlite'} and sent at the next start"
-            ]
-        return []
+            )
+        return lines
+
+    def _cut(self) -> list[str]:
+        """The evaluation was cut short: nothing more is handed on, and the tally keeps the
+        alerts that were (the pipeline thread goes on until `run` exits, to no effect);
+        what the summary says about it."""
+        self.pipeline.sinks.clear()
+        if self.gate is not None:
+            self.gate.close()  # then `handed` is final; each was in `notifications` before
+        tally = self.pipeline.tally
+        notified = list(tally.notifications)
+        if self.gate is not None:
+            notified = notified[: self.gate.handed]
+        self.cut = replace(
+            tally,
+            notifications=notified,
+            patched=list(tally.patched),
+            sink_failures=dict(tally.sink_failures),
+        )
+        replay = (
+            f"; `rlswarm-rules replay {self.capture}` evaluates all of it"
+            if self.capture is not None
+            else ""
+        )
+        return [
+            "the signal cut the evaluation short: the output still queued was not "
+            f"evaluated, and alerts it would raise are missing{replay}"
+        ]
+
+
+def _deliver_last(delivery: Delivery, stopping: Stopping) -> None:
+    """Let delivery send what is due for `DRAIN_S` (or until the signal's deadline), then
+    stop its senders."""
+
+    def drain() -> int:
+        return delivery.stop(stopping.left(DRAIN_S))
+
+    if not stopping.call(drain).done.is_set():
+        _stop_senders(delivery, 0.0 if stopping.hurried else SENDERS_S)
+
+
+def _stop_senders(delivery: Delivery, patience: float) -> None:
+    """Stop the channels' senders; each may finish the send it is in for `patience`."""
+    delivery.stopping.set()
+    for sender in delivery.senders.values():
+        sender.wake.set()
+    end = time.monotonic() + patience
+    for sender in delivery.senders.values():
+        sender.thread.join(max(0.0, end - time.monotonic()))
 
 
 def _notice(terminal: Terminal, text: str) -> None:
@@ -137,11 +260,11 @@ def build(
     lookout = Lookout(matcher, rules.silence_gap, rules.context)
     outbox, trouble = (None, None) if dry_run else Outbox.open(state_dir / "outbox.sqlite")
     terminal = Terminal()
+    voice = Voice(terminal)
     pipeline = Pipeline(
-        engine, [], partial(_notice, terminal), _no_one_acts, time.time,
-        verbose=alerting.verbose, lookout=lookout,
+        engine, [], voice, _no_one_acts, time.time, verbose=alerting.verbose, lookout=lookout,
     )  # fmt: skip
-    stack = Stack(terminal, pipeline, state_dir)
+    stack = Stack(terminal, pipeline, state_dir, voice, outbox)
     if trouble:
         stack.notice(trouble)
     setting = Setting(alerting, host, mode, outbox)
@@ -161,42 +284,46 @@ def _no_one_acts(action: Action, decision: Decision) -> None:
 
 
 def _attach(stack: Stack, setting: Setting) -> None:
-    """Sinks and observer onto the pipeline, then start it (whatever happens)."""
+    """Sinks and observer onto the pipeline, then start it and delivery (whatever happens,
+    unless `Stack.close` came first)."""
+    sinks: list[Sink] = []
     try:
-        _sinks(stack, setting)
+        _sinks(stack, setting, sinks)
     except Exception as exc:  # a failure of ours: the training goes on, no alert is lost
-        shown = "" if stack.pipeline.sinks else "; alerts are shown here only"
-        if not stack.pipeline.sinks:
-            stack.pipeline.sinks.append(TerminalSink(stack.notice))
-        stack.notice(f"setting up delivery and the dashboard failed: {exc!r}{shown}")
-    finally:
+        shown = "" if sinks else "; alerts are shown here only"
+        if not sinks:
+            sinks.append(TerminalSink(stack.voice))
+        stack.voice(f"setting up delivery and the dashboard failed: {exc!r}{shown}")
+    with stack.lock:
+        if stack.closed:
+            return
+        stack.pipeline.sinks.extend(sinks)
         stack.pipeline.start()
-    if stack.delivery is not None:
-        stack.delivery.start()
+        if stack.delivery is not None:
+            stack.delivery.start()
+            stack.delivering = True
 
 
-def _sinks(stack: Stack, setting: Setting) -> None:
+def _sinks(stack: Stack, setting: Setting, sinks: list[Sink]) -> None:
     from engine.notify import builtin as builtin_channels
     from engine.notify.delivery import Delivery, PrintSink
     from engine.web.dashboard import open_board
 
-    terminal, pipeline, channels = stack.terminal, stack.pipeline, setting.alerting.channels
-    say = terminal.notice
-    colour = _is_tty(terminal.stderr_fd)
-    builtin_channels.set_console(lambda text: say(terminal.stderr_fd, text), colour)
+    pipeline, channels, voice = stack.pipeline, setting.alerting.channels, stack.voice
+    colour = _is_tty(stack.terminal.stderr_fd)
+    builtin_channels.set_console(voice.line, colour)
     if setting.outbox is None:
-        pipeline.sinks.append(
-            PrintSink(lambda text: say(terminal.stderr_fd, text), setting.host, channels.project)
-        )
+        sinks.append(PrintSink(voice.line, setting.host, channels.project))
     else:
-        stack.delivery = Delivery(channels, setting.outbox, setting.host, stack.notice)
-        pipeline.sinks.append(stack.delivery)
+        stack.delivery = Delivery(channels, setting.outbox, setting.host, voice)
+        stack.gate = OutboxGate(stack.delivery)
+        sinks.append(stack.gate)
     engine = pipeline.engine
     counts = stack.delivery.counts if stack.delivery is not None else None
     alerting = setting.alerting
     board = open_board(
         alerting.dashboard, alerting.rules, engine, channels, setting.host, setting.mode,
-        stack.notice, counts,
+        voice, counts,
     )  # fmt: skip
     if board is not None:
         board.publisher.patched = lambda: pipeline.tally.patched
