@@ -221,8 +221,9 @@ class Child:
             pass
 
     def ask_to_stop(self, sig: int = signal.SIGTERM) -> None:
-        """`sig` to the child's process group (the first time only), SIGTERM to each process
-        of its tree that has not been asked yet and is not in the group. Any thread."""
+        """`sig` to the child's process group the first time; SIGTERM to each process of
+        its tree not asked before (outside the group, or in it but started since). Any
+        thread."""
         with self._lock:
             first, self._asked_group = not self._asked_group, True
         if first:
