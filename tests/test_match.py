@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from engine.match import cache as hscache
+from engine.match import charsets
 from engine.match import prefilter as hsmatch
+from engine.match.exact import exact
 from engine.match.matcher import Matcher
 from engine.match.prefilter import accelerated
 from engine.packs.rule import Pattern, source_matches
@@ -254,11 +256,11 @@ def test_bench_rules_all_go_through_hyperscan() -> None:
 
 
 def test_case_folding_only_widens_to_cased_characters() -> None:
-    """`char_set` asks Python about the characters of `hsmatch.cased()` only: every
+    """`char_set` asks Python about the characters of `charsets.cased()` only: every
     character that `re`'s ignore_case relates to another must be among them."""
     sre: Any = pytest.importorskip("_sre")
     compiler: Any = getattr(re, "_compiler", None) or pytest.importorskip("sre_compile")
-    cased = set(map(ord, hsmatch.cased()))
+    cased = set(map(ord, charsets.cased()))
     for code in range(0x110000):
         if sre.unicode_iscased(code):  # it has another simple case
             assert code in cased, hex(code)
@@ -474,3 +476,101 @@ def test_the_translation_is_kept_too_and_matches_a_fresh_one(tmp_path: Path) -> 
     assert first.fallback == second.fallback == fresh.fallback == (3,)
     texts = ["ERROR 7", "STRASSE", "xy", "ok"]
     assert second.candidates(texts) == fresh.candidates(texts)
+
+
+# --- the `regex` module runs what `re` means (engine.match.exact) -------------------------------
+
+EDGES = [
+    (r"\d", 0, "\U00010d40"),  # a digit newer than this Python's Unicode: not one for `re`
+    (r"\w+", 0, "\u0558x"),  # ditto, a letter
+    (r"\W", 0, "\u0558"),
+    (r"\s", 0, "a\x1cb"),  # `re`'s \s has the information separators, the `regex` module's not
+    (r"\S+", 0, "\x1c\x1fz"),
+    (r"[\s\d]+", 0, "\x1d 12"),
+    (r"i", re.I, "İ"),
+    (r"ı", re.I, "I"),
+    (r"İ", re.I, "i"),
+    (r"s", re.I, "ſ"),
+    (r"k", re.I, "\u212a"),
+    (r"ß", re.I, "SS"),  # simple case folding only: no match in either
+    (r"(?i)straße", 0, "STRAẞE"),
+    (r"\B", 0, ""),
+    (r"\b", 0, ""),
+    (r"^$", 0, ""),
+    (r"x\B", 0, "x"),
+    (r"\bé\b", 0, " é "),
+    (r"a$", 0, "a\n"),
+    (r"a\Z", 0, "a\n"),
+    (r"(?m)^b$", 0, "a\nb\nc"),
+    (r"(?s).+", 0, "a\nb"),
+    (r".+", 0, "a\nb"),
+    (r"(a|B)\1", re.I, "Ab"),
+    (r"(?P<w>\w+) (?P=w)", 0, "loss loss"),
+    (r"(?i:(a))(?-i:\1)", 0, "Aa"),
+    (r"(<)?x(?(1)>|$)", 0, "<x>"),
+    (r"(<)?x(?(1)>|$)", 0, "x"),
+    (r"(?>a+)ab", 0, "aaab"),
+    (r"a++b", 0, "aab"),
+    (r"a{2,}?", 0, "aaaa"),
+    (r"\w+", re.A, "café"),
+    (r"[^\W\d]+", 0, "x1é٣"),
+    (r"[^a-z]", re.I, "K"),
+    (r"\x00|\n|\\", 0, "a\\b"),
+    (r"[\]\-^]+", 0, "a]-^b"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "flags", "text"), EDGES)
+def test_exact_matches_what_re_matches(pattern: str, flags: int, text: str) -> None:
+    compiled = re.compile(pattern, flags)
+    ours, theirs = exact(compiled).search(text), compiled.search(text)
+    assert (ours is None) == (theirs is None)
+    if ours and theirs:
+        assert (ours.span(), ours.groups(), ours.groupdict()) == (
+            theirs.span(),
+            theirs.groups(),
+            theirs.groupdict(),
+        )
+
+
+def test_exact_agrees_on_every_character_of_the_big_classes() -> None:
+    """`\\d \\w \\s` and their complements, with and without ASCII, on every code point."""
+    chars = charsets.all_chars()
+    for source in (r"\d", r"\D", r"\w", r"\W", r"\s", r"\S", r"[\w\s]", r"[^\d_]"):
+        for flags in (0, re.ASCII, re.IGNORECASE):
+            compiled = re.compile(f"(?:{source})+", flags)
+            ours = [m.span() for m in exact(compiled).finditer(chars)]
+            assert ours == [m.span() for m in compiled.finditer(chars)], (source, flags)
+
+
+def with_references() -> st.SearchStrategy[str]:
+    """`regexes()`, with a back reference or a conditional on a group before it."""
+    return st.builds(
+        lambda a, tail: f"({a}){tail}",
+        regexes(),
+        st.sampled_from([r"\1", r"(?i:\1)", r" ?\1", r"(?(1)x|y)", r"(?(1):)"]),
+    )
+
+
+@settings(deadline=None, max_examples=round(300 * SCALE))
+@given(
+    regexes() | with_references(),
+    st.sampled_from(FLAG_CHOICES),
+    st.lists(lines, min_size=1, max_size=4),
+)
+def test_exact_agrees_with_re_on_random_rules(text: str, flags: int, texts: list[str]) -> None:
+    try:
+        compiled = re.compile(text, flags)
+    except re.error:
+        assume(False)
+        return
+    translated = exact(compiled)
+    for line in texts:
+        ours, theirs = translated.search(line), compiled.search(line)
+        assert (ours is None) == (theirs is None), (text, line)
+        if ours and theirs:
+            assert (ours.span(), ours.groups(), ours.groupdict()) == (
+                theirs.span(),
+                theirs.groups(),
+                theirs.groupdict(),
+            )

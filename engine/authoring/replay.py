@@ -40,6 +40,7 @@ class RuleTally:
     counting: int = 0  # counted toward `count` within `within`, not (yet) enough to fire
     silenced: int = 0  # would have been sent, but a silence held it back
     messages: int = 0  # notifications sent: those above, digests, reminders, resolutions
+    severity: str = ""  # of its decisions (for the alerts of no pack rule: rule-suspended)
 
 
 @dataclass
@@ -54,7 +55,7 @@ class ReplayResult:
 
     def add(self, decisions: Sequence[Decision], keep_all: bool) -> None:
         for d in decisions:
-            tally = self.tallies.setdefault(d.rule, RuleTally())
+            tally = self.tallies.setdefault(d.rule, RuleTally(severity=d.severity.label))
             if d.reason in _OCCURRENCE:
                 tally.occurrences += 1
             if d.notifies:

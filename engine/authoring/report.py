@@ -55,19 +55,22 @@ resolutions included)."""
 def tally_table(
     rules: RuleSet, tallies: Mapping[str, RuleTally], every_rule: bool = False
 ) -> list[str]:
-    """One row per rule that occurred (`every_rule`: per enabled rule), in load order."""
+    """One row per rule that occurred (`every_rule`: per enabled rule), in load order, then
+    one per alert of no pack rule that occurred (`rule-suspended`)."""
     from engine.authoring.replay import RuleTally
 
-    shown = [r for r in rules.enabled if every_rule or r.id in tallies]
+    shown = [(r.id, r.severity.label) for r in rules.enabled if every_rule or r.id in tallies]
+    ids = {r.id for r in rules.rules}
+    shown += [(name, t.severity) for name, t in tallies.items() if name not in ids]  # ours
     if not shown:
         return ["no rule occurred"]
-    width = max(len(r.id) for r in shown)
+    width = max(len(name) for name, _ in shown)
     head = f"{'rule':<{width}}  {'severity':<8}  " + "  ".join(t for t, _ in TALLY_COLUMNS)
     rows = [head, "-" * len(head)]
-    for rule in shown:
-        tally = tallies.get(rule.id, RuleTally())
+    for name, severity in shown:
+        tally = tallies.get(name, RuleTally())
         cells = "  ".join(f"{getattr(tally, f):>{len(t)}}" for t, f in TALLY_COLUMNS)
-        rows.append(f"{rule.id:<{width}}  {rule.severity.label:<8}  {cells}")
+        rows.append(f"{name:<{width}}  {severity:<8}  {cells}")
     return rows
 
 

@@ -20,7 +20,7 @@ from engine.core.logrules import LogRules, line_context, sparse_context
 from engine.core.parts import Context, Kit, Lines, Part
 from engine.core.shared import INF, Shared, Timer
 from engine.core.sparse import SparseBlock
-from engine.match.matcher import Hit, Matcher
+from engine.match.matcher import Hit, Matcher, Overrun
 from engine.model import (
     Decision,
     Event,
@@ -112,7 +112,7 @@ class Engine:
         """Decisions for a block of lines from one source (times non-decreasing)."""
         if not block.texts:
             return []
-        hits = self._matcher.scan(block.texts, block.source)
+        hits = self._suspending(self._matcher.scan(block.texts, block.source))
         context = line_context(block.texts, self._log.tail(block.source))
         out = self._walk(block, block.times[0], block.times, None, hits, context)
         self._log.keep(block.source, block.texts)
@@ -127,7 +127,7 @@ class Engine:
         """
         if not block.lines:
             return []
-        hits = self._matcher.confirm(block.texts, block.pairs, block.source)
+        hits = self._suspending(self._matcher.confirm(block.texts, block.pairs, block.source))
         context = sparse_context(block, self._log.tail(block.source))
         out = self._walk(block, block.first, block.times, block.befores, hits, context)
         end = max(block.end, self._shared.now)
@@ -139,13 +139,23 @@ class Engine:
         self._log.keep(block.source, block.tail)
         return out
 
+    def _suspending(self, hits: list[Hit]) -> Sequence[Hit | Overrun]:
+        """`hits`, and before the hits of its line each search that suspended a pattern
+        (see `Matcher.take_overruns`): it becomes an alert there."""
+        suspended = [o for o in self._matcher.take_overruns() if o.suspended]
+        if not suspended:
+            return hits
+        merged: list[Hit | Overrun] = [*hits, *suspended]
+        merged.sort(key=lambda x: (x.line, x.pattern if isinstance(x, Hit) else -1))
+        return merged
+
     def _walk(
         self,
         lines: Lines,
         first: float,
         times: Sequence[float],
         befores: Sequence[float] | None,
-        hits: Sequence[Hit],
+        hits: Sequence[Hit | Overrun],
         context: Context,
     ) -> list[Decision]:
         """Through a block's lines (or a stretch's points) in time: at each, the timers that

@@ -7,15 +7,15 @@ occurrence with the line, its number, its source and the lines before it.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Sequence
 from functools import partial
 
 from engine.core.parts import Context, Kit, Lines, Part
 from engine.core.sparse import SparseBlock
-from engine.match.matcher import Hit
-from engine.model import Decision, LaterLines, Value, as_value
+from engine.durations import exact_duration
+from engine.match.matcher import SUSPEND_AFTER, Hit, Match, Overrun
+from engine.model import Decision, Kind, LaterLines, Reason, Severity, Value, as_value
 from engine.packs.rule import LogTrigger, Rule, Signal
 
 
@@ -36,7 +36,11 @@ class LogRules(Part):
             tail = self._tails.setdefault(source, deque(maxlen=self._context))
             tail.extend(texts[-self._context :])
 
-    def on_hit(self, hit: Hit, lines: Lines, t: float, context: Context) -> list[Decision]:
+    def on_hit(
+        self, hit: Hit | Overrun, lines: Lines, t: float, context: Context
+    ) -> list[Decision]:
+        if isinstance(hit, Overrun):
+            return [self._suspended(hit, lines, t)]
         signals = len(self._signals)
         if hit.pattern < signals:
             return self._on_signal(self._signals[hit.pattern], hit.match, t)
@@ -58,7 +62,32 @@ class LogRules(Part):
         draft = partial(self.kit.drafter.draft, rule, t, group, values, where)
         return [self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within)]
 
-    def _on_signal(self, signal: Signal, match: re.Match[str], t: float) -> list[Decision]:
+    def _suspended(self, overrun: Overrun, lines: Lines, t: float) -> Decision:
+        """The critical alert that pattern `overrun.pattern` is tried no more."""
+        signals = len(self._signals)
+        k = overrun.pattern
+        what = f"signal '{self._signals[k].name}'" if k < signals else None
+        name = what or f"rule '{self.rules[k - signals].id}'"
+        budget = exact_duration(self.kit.matcher.budget)
+        line = overrun.text if len(overrun.text) <= 500 else overrun.text[:500] + "…"
+        return Decision(
+            t=t,
+            rule=SUSPENDED,
+            group=name,
+            reason=Reason.FIRST,
+            severity=Severity.CRITICAL,
+            summary=f"{name} suspended: its regex ran over {budget} on {SUSPEND_AFTER} lines",
+            advice="Its pattern backtracks for too long on some lines, such as this one, and "
+            "is no longer tried: the alerts it stands for will not come. `rlswarm-rules lint` "
+            "says what in the pattern can backtrack; rewrite it and restart.",
+            labels={"category": "rule_suspended"},
+            source=lines.source,
+            line=line,
+            line_no=lines.line_nos[overrun.line],
+            kind=Kind.LOG,
+        )
+
+    def _on_signal(self, signal: Signal, match: Match, t: float) -> list[Decision]:
         metrics = self.shared.metrics
         if signal.has_value:
             value = as_value(match.group("value"))
@@ -69,6 +98,10 @@ class LogRules(Part):
             value = (previous if isinstance(previous, int | float) else 0) + 1
         metrics[signal.name] = value
         return self.kit.seen(t, signal.name, True)
+
+
+SUSPENDED = "rule-suspended"
+"""The rule id of the alert that a pattern was suspended (it stands for no rule of a pack)."""
 
 
 def _log(rule: Rule) -> LogTrigger:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from engine.core.drafts import Drafter
 from engine.core.gates import Gates
 from engine.core.shared import INF, Shared, Timer
-from engine.match.matcher import Hit, Matcher
+from engine.match.matcher import Hit, Matcher, Overrun
 from engine.model import Decision, Event
 from engine.packs.rule import Rule, Signal
 
@@ -69,7 +69,10 @@ class Part:
     def run_timer(self, what: Any, t: float) -> list[Decision]:
         raise NotImplementedError(what)
 
-    def on_hit(self, hit: Hit, lines: Lines, t: float, context: Context) -> list[Decision]:
+    def on_hit(
+        self, hit: Hit | Overrun, lines: Lines, t: float, context: Context
+    ) -> list[Decision]:
+        """A line matched a pattern (`Hit`), or a pattern was suspended on it (`Overrun`)."""
         return []
 
     def on_values(self, t: float, names: Sequence[str]) -> list[Decision]:

@@ -1,4 +1,4 @@
-"""The multi-pattern matcher: a block of lines in, `(line index, pattern index, match)` out.
+r"""The multi-pattern matcher: a block of lines in, `(line index, pattern index, match)` out.
 
 Replay and the live pipeline both call `Matcher.scan`; how it finds the hits may change
 underneath without touching callers. Hits come out ordered by line, then by pattern
@@ -12,24 +12,51 @@ patterns the prefilter does not cover, and blocks it cannot scan, take the pure-
 path. Replay's fast path (`engine.logs.skim`) asks the prefilter for `candidates` in raw
 bytes instead and has only those lines `confirm`ed.
 
+Every search runs in the `regex` module, on the pattern as Python's `re` reads it
+(`engine.match.exact`), with a time budget (`budget`, seconds per line): Python's `re` holds the
+interpreter while it backtracks, so one bad pattern on one long line (`(a+)+$`,
+`(\d+) ?of ?(\d+)` on 64 KiB of digits: seconds to minutes) would stop every thread of
+`run`, the one that passes the training's output through included; the `regex` module
+lets them run meanwhile and gives up at the budget. A search that runs over the budget
+counts as no match; a pattern that does so `SUSPEND_AFTER` times is suspended (never
+tried again) and `take_overruns` tells the caller which, and on which line.
+
 This module loads nothing native: the core builds the plain matcher from it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+import regex
+
+from engine.match.exact import exact
 from engine.packs.rule import Pattern, source_matches
 
 Indexed = tuple[tuple[int, re.Pattern[str]], ...]
+Match = re.Match[str] | regex.Match[str]
+BUDGET_S = 0.1  # the most one search of one line may take
+SUSPEND_AFTER = 3  # searches over the budget before a pattern is suspended
 
 
 class Hit(NamedTuple):
     line: int
     pattern: int
-    match: re.Match[str]
+    match: Match
+
+
+@dataclass(frozen=True)
+class Overrun:
+    """A search of pattern `pattern` on line `line` (of the call's lines) that ran over the
+    budget; `suspended`: it was the one that suspended the pattern."""
+
+    pattern: int
+    line: int
+    text: str
+    suspended: bool
 
 
 def _order(hit: Hit) -> tuple[int, int]:
@@ -39,8 +66,8 @@ def _order(hit: Hit) -> tuple[int, int]:
 def naive_scan(texts: Sequence[str], patterns: Indexed) -> list[Hit]:
     """Every (index, regex) of `patterns` tried on every line, in hit order."""
     hits: list[Hit] = []
-    for k, regex in patterns:
-        search = regex.search
+    for k, pattern in patterns:
+        search = pattern.search
         hits.extend(Hit(i, k, m) for i, text in enumerate(texts) if (m := search(text)))
     hits.sort(key=_order)
     return hits
@@ -63,23 +90,44 @@ class Prefilter(Protocol):
         ...
 
 
+Search = Callable[..., Match | None]
+"""`search(text, timeout=seconds)`: a match or None; TimeoutError past the budget."""
+
+
+def _plain(pattern: re.Pattern[str]) -> Search:
+    def search(text: str, timeout: float | None = None) -> Match | None:
+        return pattern.search(text)
+
+    return search
+
+
 class _Active(NamedTuple):
     """The patterns a source's lines are seen by: all of them, and the fallback ones."""
 
     seen: frozenset[int]
-    every: Indexed
-    slow: Indexed
+    every: tuple[int, ...]
+    slow: tuple[int, ...]
 
 
 class Matcher:
     """The hits of `patterns` on blocks of lines; `prefilter`, when given, was built for
-    the same patterns' regexes, in the same order."""
+    the same patterns' regexes, in the same order. `budget`: seconds a search of one line
+    may take (see the module's doc)."""
 
-    def __init__(self, patterns: Sequence[Pattern], prefilter: Prefilter | None = None) -> None:
+    def __init__(
+        self,
+        patterns: Sequence[Pattern],
+        prefilter: Prefilter | None = None,
+        budget: float = BUDGET_S,
+    ) -> None:
         self.patterns = tuple(patterns)
-        self._regexes = tuple(p.regex for p in self.patterns)
+        self._searches: list[Search | None] = [None] * len(self.patterns)
         self._prefilter = prefilter if self.patterns else None
         self._by_source: dict[str, _Active] = {}
+        self.budget = budget
+        self.suspended: set[int] = set()
+        self._overran: dict[int, int] = {}
+        self._overruns: list[Overrun] = []
 
     @property
     def accelerated(self) -> bool:
@@ -96,12 +144,10 @@ class Matcher:
         active = self._by_source.get(source)
         if active is None:
             every = tuple(
-                (k, p.regex)
-                for k, p in enumerate(self.patterns)
-                if source_matches(p.stream, source)
+                k for k, p in enumerate(self.patterns) if source_matches(p.stream, source)
             )
-            seen = frozenset(k for k, _ in every)
-            slow = tuple((k, self._regexes[k]) for k in self.fallback if k in seen)
+            seen = frozenset(every)
+            slow = tuple(k for k in self.fallback if k in seen)
             active = self._by_source[source] = _Active(seen, every, slow)
         return active
 
@@ -120,19 +166,61 @@ class Matcher:
         self, texts: Sequence[str], pairs: Sequence[tuple[int, int]], source: str
     ) -> list[Hit]:
         """The hits among (line, pattern) `pairs` (ordered so) that `candidates` named."""
-        regexes, seen = self._regexes, self._for(source).seen
-        return [Hit(i, k, m) for i, k in pairs if k in seen and (m := regexes[k].search(texts[i]))]
+        seen, search = self._for(source).seen, self._search
+        return [Hit(i, k, m) for i, k in pairs if k in seen and (m := search(k, i, texts[i]))]
 
     def scan(self, texts: Sequence[str], source: str) -> list[Hit]:
         active = self._for(source)
         candidates = self._prefilter.candidates(texts) if self._prefilter else None
         if candidates is None:
-            return naive_scan(texts, active.every)
-        regexes, seen = self._regexes, active.seen
+            return self._every(texts, active.every)
+        seen, search = active.seen, self._search
         hits = [
-            Hit(i, k, m) for i, k in candidates if k in seen and (m := regexes[k].search(texts[i]))
+            Hit(i, k, m) for i, k in candidates if k in seen and (m := search(k, i, texts[i]))
         ]
         if active.slow:
-            hits.extend(naive_scan(texts, active.slow))
+            hits.extend(self._every(texts, active.slow))
             hits.sort(key=_order)
         return hits
+
+    def _compile(self, k: int) -> Search:
+        """Pattern `k` for the `regex` module (`engine.match.exact`), made at its first
+        search; one it cannot take runs in `re`, without a budget."""
+        pattern = self.patterns[k].regex
+        try:
+            search: Search = exact(pattern).search
+        except Exception:  # Untranslatable, or a form the regex module refuses
+            search = _plain(pattern)
+        self._searches[k] = search
+        return search
+
+    def take_overruns(self) -> list[Overrun]:
+        """The searches over the budget since the last call (line numbers are those of the
+        call they happened in: read this after each `scan` or `confirm`)."""
+        overruns, self._overruns = self._overruns, []
+        return overruns
+
+    def _every(self, texts: Sequence[str], patterns: Sequence[int]) -> list[Hit]:
+        """Each of `patterns` tried on every line, in hit order."""
+        search = self._search
+        hits = [
+            Hit(i, k, m)
+            for k in patterns
+            for i, text in enumerate(texts)
+            if (m := search(k, i, text))
+        ]
+        hits.sort(key=_order)
+        return hits
+
+    def _search(self, k: int, line: int, text: str) -> Match | None:
+        if k in self.suspended:
+            return None
+        search = self._searches[k] or self._compile(k)
+        try:
+            return search(text, timeout=self.budget)
+        except TimeoutError:
+            count = self._overran[k] = self._overran.get(k, 0) + 1
+            if count >= SUSPEND_AFTER:
+                self.suspended.add(k)
+            self._overruns.append(Overrun(k, line, text, count >= SUSPEND_AFTER))
+            return None

@@ -27,7 +27,8 @@ def source_matches(stream: str | None, source: str) -> bool:
 
 @dataclass(frozen=True, eq=False)
 class Pattern:
-    """A regex with the options that decide which lines it sees."""
+    """A regex (Python's `re`: what a rule means) with the options that decide which lines
+    it sees. The matcher runs it through the `regex` module (`engine.match.exact`)."""
 
     regex: re.Pattern[str]
     stream: str | None = None
