@@ -534,13 +534,21 @@ def test_exact_matches_what_re_matches(pattern: str, flags: int, text: str) -> N
 
 
 def test_exact_agrees_on_every_character_of_the_big_classes() -> None:
-    """`\\d \\w \\s` and their complements, with and without ASCII, on every code point."""
+    """`\\d \\w \\s` and their complements, with and without ASCII, on every code point: the
+    full writing everywhere, the fast one wherever it is used (no character of `differ`)."""
     chars = charsets.all_chars()
-    for source in (r"\d", r"\D", r"\w", r"\W", r"\s", r"\S", r"[\w\s]", r"[^\d_]"):
+    sources = (r"\d", r"\D", r"\w", r"\W", r"\s", r"\S", r"[\w\s]", r"[^\d_]", r"\b.", r"\B.")
+    for source in sources:
         for flags in (0, re.ASCII, re.IGNORECASE):
             compiled = re.compile(f"(?:{source})+", flags)
-            ours = [m.span() for m in exact(compiled).finditer(chars)]
-            assert ours == [m.span() for m in compiled.finditer(chars)], (source, flags)
+            ours = exact(compiled)
+            assert not charsets.intersect(ours.differ, charsets.ASCII)
+            full = [m.span() for m in ours.full.finditer(chars)]
+            assert full == [m.span() for m in compiled.finditer(chars)], (source, flags)
+            skip = {chr(c) for lo, hi in ours.differ for c in range(lo, hi + 1)}
+            rest = "".join(c for c in chars if c not in skip) if skip else chars
+            fast = [m.span() for m in ours.fast.finditer(rest)]
+            assert fast == [m.span() for m in compiled.finditer(rest)], (source, flags)
 
 
 def with_references() -> st.SearchStrategy[str]:

@@ -26,7 +26,7 @@ class EventRules(Part):
                 continue
             group = trig.group_by.render(event.fields) if trig.group_by else ""
             draft = partial(self.kit.drafter.draft, rule, t, group, values)
-            out.append(self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within))
+            out += self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within)
         return out
 
 

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 
 from engine.core.drafts import bare
 from engine.core.lifecycle import Draft, Gate, State
-from engine.core.shared import Shared, Timer
-from engine.model import Decision, LaterLines, Reason, Silence, revised
+from engine.core.shared import INF, Shared, Timer
+from engine.model import Decision, LaterLines, Reason, Severity, Silence, revised
 from engine.packs.rule import Rule
 
 Key = tuple[str, str]  # (rule id, group)
+
+MAX_GROUPS = 1000
+"""Groups of one rule the gates keep at once (in a cooldown or a `count` window); beyond
+them, a new group's occurrences are counted as one group, `OTHER_GROUPS`."""
+OTHER_GROUPS = "(other groups)"
+GROUPS_CAPPED = "groups-capped"
+"""The rule id of the warning that a rule reached `MAX_GROUPS`."""
+SWEEP_EVERY_S = 1.0  # at the cap, look for idle groups to forget at most this often
 
 
 class Gates:
@@ -31,6 +40,8 @@ class Gates:
         self._cooldowns: dict[str, float] = {}
         self._windows: dict[Key, deque[float]] = {}
         self._holding: set[Key] = set()  # gates that held an occurrence back lately
+        self._groups: dict[str, set[str]] = {}  # rule id -> its groups with a gate or window
+        self._swept: dict[str, float] = {}  # rule id -> when its idle groups were last dropped
 
     def occurrence(
         self,
@@ -40,8 +51,12 @@ class Gates:
         draft: Callable[[], Decision],
         count: int,
         within: float,
-    ) -> Decision:
-        """An occurrence through its `count`/`within` window, then the gate."""
+    ) -> list[Decision]:
+        """An occurrence through its `count`/`within` window, then the gate; with a warning
+        before it when its rule has just reached `MAX_GROUPS`."""
+        out: list[Decision] = []
+        if group and group not in self._groups.setdefault(rule.id, set()):
+            group, draft = self._admit(rule, t, group, draft, within, out)
         if count > 1:
             window = self._windows.setdefault((rule.id, group), deque())
             window.append(t)
@@ -49,10 +64,61 @@ class Gates:
                 window.popleft()
             if len(window) < count:
                 if self._lean:
-                    return bare(rule, t, group, Reason.COUNTING)
-                return revised(draft(), reason=Reason.COUNTING, action=None)
+                    return [*out, bare(rule, t, group, Reason.COUNTING)]
+                return [*out, revised(draft(), reason=Reason.COUNTING, action=None)]
             window.clear()
-        return self.gated(rule, t, group, draft)
+        return [*out, self.gated(rule, t, group, draft)]
+
+    def _admit(
+        self,
+        rule: Rule,
+        t: float,
+        group: str,
+        draft: Callable[[], Decision],
+        within: float,
+        out: list[Decision],
+    ) -> tuple[str, Callable[[], Decision]]:
+        """A group new to `rule`: taken while the rule has fewer than `MAX_GROUPS`, after
+        forgetting its idle ones if it has that many; else folded into `OTHER_GROUPS`
+        (and the first time, a warning is added to `out`)."""
+        groups = self._groups[rule.id]
+        if len(groups) >= MAX_GROUPS and t >= self._swept.get(rule.id, -INF) + SWEEP_EVERY_S:
+            self._swept[rule.id] = t
+            for idle in [g for g in groups if self._idle(rule, g, t, within)]:
+                groups.discard(idle)
+                self._gates.pop((rule.id, idle), None)
+                self._windows.pop((rule.id, idle), None)
+        if len(groups) < MAX_GROUPS:
+            groups.add(group)
+            return group, draft
+        if OTHER_GROUPS not in groups:
+            groups.add(OTHER_GROUPS)
+            out.append(self._capped(rule, t, group))
+        return OTHER_GROUPS, partial(_regrouped, draft)
+
+    def _idle(self, rule: Rule, group: str, t: float, within: float) -> bool:
+        """Nothing of `group` is held, counted or cooling down at `t`: forgetting it changes
+        nothing but the reason of its next alert (first, not cooldown elapsed)."""
+        gate = self._gates.get((rule.id, group))
+        if gate is not None and (gate.held is not None or not gate.would_send(t, rule.cooldown)):
+            return False
+        window = self._windows.get((rule.id, group))
+        return not window or window[-1] <= t - within
+
+    def _capped(self, rule: Rule, t: float, group: str) -> Decision:
+        return Decision(
+            t=t,
+            rule=GROUPS_CAPPED,
+            group=rule.id,
+            reason=Reason.FIRST,
+            severity=Severity.WARNING,
+            summary=f"rule '{rule.id}' has {MAX_GROUPS} groups at once; the next ones, "
+            f"such as '{group}', are counted together as '{OTHER_GROUPS}'",
+            advice=f"Its group_by ('{rule.id}') splits occurrences into more groups than "
+            "can be told apart: each would be its own alert. Group by something with fewer "
+            "values (a kind of error, not a number or an address), or by nothing.",
+            labels={"category": "limit"},
+        )
 
     def gated(self, rule: Rule, t: float, group: str, draft: Callable[[], Decision]) -> Decision:
         """Through the cooldown gate; a would-be notification under a silence is held back."""
@@ -110,3 +176,7 @@ class Gates:
             if held is not None and isinstance(held.context, LaterLines):
                 held.context.settle()
         self._holding.clear()
+
+
+def _regrouped(draft: Callable[[], Decision]) -> Decision:
+    return revised(draft(), group=OTHER_GROUPS)

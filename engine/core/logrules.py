@@ -60,7 +60,7 @@ class LogRules(Part):
             "context": context(hit.line, trig.context),
         }
         draft = partial(self.kit.drafter.draft, rule, t, group, values, where)
-        return [self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within)]
+        return self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within)
 
     def _suspended(self, overrun: Overrun, lines: Lines, t: float) -> Decision:
         """The critical alert that pattern `overrun.pattern` is tried no more."""

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS items (
     UNIQUE (key, channel)
 );
 CREATE INDEX IF NOT EXISTS items_due ON items (channel, state, next_attempt);
+CREATE INDEX IF NOT EXISTS items_created ON items (created);
 """
 KEEP_SENT_S = 7 * 86400
 T = TypeVar("T")

@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,7 +38,17 @@ from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
 from engine.logs.lines import Splitter
 from engine.logs.skim import Lookout, skim_region
-from engine.model import Action, Decision, Event, LineBlock, Observation, Sample, Tick, Value
+from engine.model import (
+    Action,
+    Decision,
+    Event,
+    LineBlock,
+    Observation,
+    Reason,
+    Sample,
+    Tick,
+    Value,
+)
 from engine.vocabulary import EVENTS
 
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
@@ -93,10 +103,29 @@ Message = Chunk | Observation | ProbeReport | Settled | Stop
 
 
 @dataclass
+class Notified:
+    """The alerts sent, counted (a storm sends hundreds of thousands: none is kept)."""
+
+    by_severity: Counter[str] = field(default_factory=Counter)  # resolutions apart
+    resolutions: int = 0
+    rules: set[str] = field(default_factory=set)
+
+    def add(self, decision: Decision) -> None:
+        if decision.reason is Reason.RESOLVED:
+            self.resolutions += 1
+        else:
+            self.by_severity[decision.severity.label] += 1
+        self.rules.add(decision.rule)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+
+@dataclass
 class Tally:
     lines: int = 0
     dropped_bytes: int = 0
-    notifications: list[Decision] = field(default_factory=list)
+    notifications: Notified = field(default_factory=Notified)
     probes: int = 0
     patched: list[dict[str, Any]] = field(default_factory=list)
     internal_errors: int = 0
@@ -343,7 +372,7 @@ class Pipeline:
     def _decide(self, decisions: list[Decision], cause: Observation | LineBlock) -> None:
         for decision in decisions:
             if decision.notifies:
-                self.tally.notifications.append(decision)
+                self.tally.notifications.add(decision)
                 for sink in self.sinks:
                     self._send(sink, decision)
             elif self.verbose:

@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +26,7 @@ from pathlib import Path
 from engine.durations import format_duration
 from engine.model import Action, Decision, Sample
 from engine.packs import loader as packs
-from engine.supervise.pipeline import Tally
+from engine.supervise.pipeline import Notified, Tally
 from engine.supervise.sources.metrics import Sampler
 from engine.supervise.sources.probe import ProbeListener
 from engine.supervise.sources.tail import Tailer
@@ -135,12 +134,11 @@ def summary_lines(
     return lines
 
 
-def _alert_line(sent: Sequence[Decision]) -> str:
+def _alert_line(sent: Notified) -> str:
     if not sent:
         return "alerts: none"
-    by = Counter(d.severity.label for d in sent if d.reason.value != "resolved")
-    rules = ", ".join(sorted({d.rule for d in sent}))
-    counts = ", ".join(f"{n} {sev}" for sev, n in sorted(by.items()))
+    rules = ", ".join(sorted(sent.rules))
+    counts = ", ".join(f"{n} {sev}" for sev, n in sorted(sent.by_severity.items()))
     return f"alerts: {counts or 'only resolutions'} ({rules})"
 
 
