@@ -120,6 +120,9 @@ class Notified:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
+    def copy(self) -> Notified:
+        return Notified(Counter(self.by_severity), self.resolutions, set(self.rules))
+
 
 @dataclass
 class Tally:

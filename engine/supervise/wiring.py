@@ -41,7 +41,7 @@ from engine.model import Action, Decision
 from engine.notify.channels import ChannelSet
 from engine.notify.outbox import Outbox
 from engine.packs.rule import RuleSet
-from engine.supervise.pipeline import Pipeline, Sink, Tally
+from engine.supervise.pipeline import Notified, Pipeline, Sink, Tally
 from engine.supervise.sources.child import Terminal
 from engine.supervise.stopping import Stopping
 from engine.web.dashboard import DashboardOptions
@@ -100,14 +100,14 @@ class OutboxGate:
 
     def __init__(self, delivery: Delivery) -> None:
         self.delivery = delivery
-        self.handed = 0  # alerts handed to delivery: the first ones the pipeline notified
+        self.handed = Notified()  # alerts handed to delivery: the first ones the pipeline notified
         self._lock = threading.Lock()
         self._open = True
 
     def send(self, decision: Decision) -> None:
         with self._lock:
             if self._open:
-                self.handed += 1
+                self.handed.add(decision)
                 self.delivery.send(decision)
 
     def close(self) -> None:
@@ -179,12 +179,10 @@ class Stack:
         if self.gate is not None:
             self.gate.close()  # then `handed` is final; each was in `notifications` before
         tally = self.pipeline.tally
-        notified = list(tally.notifications)
-        if self.gate is not None:
-            notified = notified[: self.gate.handed]
+        notified = tally.notifications if self.gate is None else self.gate.handed
         self.cut = replace(
             tally,
-            notifications=notified,
+            notifications=notified.copy(),
             patched=list(tally.patched),
             sink_failures=dict(tally.sink_failures),
         )
