@@ -1,6 +1,6 @@
 """A disk that fills, or is read-only, during a run: nothing is lost, the training goes on.
 
-Real small file systems: a 200 KB tmpfs mounted over the run's `.rlswarm/` (root only;
+Real small file systems: a 400 KB tmpfs mounted over the run's `.rlswarm/` (root only;
 skipped with the reason elsewhere, and failed under `CI` where root cannot mount), filled
 to the last byte by a file of the test's, emptied again by removing it; for a read-only
 disk, the tmpfs remounted read-only (root's `chmod` would not stop it). A real child, a
@@ -25,7 +25,7 @@ from engine.notify.outbox import Outbox, pending_in
 from engine.notify.record import notice_record
 from engine.supervise.sources.capture import RETRY_S, Capture
 
-SIZE = "200k"
+SIZE = "400k"
 RULES = """\
 rules:
   - id: boom
@@ -54,7 +54,7 @@ def remount(folder: Path, mode: str) -> None:
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """`tmp_path/.rlswarm` on a 200 KB file system of its own."""
+    """`tmp_path/.rlswarm` on a 400 KB file system of its own."""
     folder = tmp_path / ".rlswarm"
     mount(folder)
     try:

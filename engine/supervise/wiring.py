@@ -156,11 +156,9 @@ class Stack:
             self.closed = True
             delivery = self.delivery if self.delivering else None
         lines = [] if evaluated else self._cut()
-        if delivery is not None:
-            _deliver_last(delivery, stopping)
+        left = 0 if delivery is None else _deliver_last(delivery, stopping)
         if self.board is not None and evaluated:  # after delivery: the page's last state
             stopping.call(self.board.close)
-        left = self.outbox.pending() if delivery is not None and self.outbox is not None else 0
         self.voice.quiet = True
         if self.outbox is not None:
             self.outbox.close()  # waits for a write in progress; none can start after it
@@ -197,15 +195,25 @@ class Stack:
         ]
 
 
-def _deliver_last(delivery: Delivery, stopping: Stopping) -> None:
+def _deliver_last(delivery: Delivery, stopping: Stopping) -> int:
     """Let delivery send what is due for `DRAIN_S` (or until the signal's deadline), then
-    stop its senders."""
+    stop its senders; how many alerts stay queued in the outbox file for the next start
+    (those only in memory are said to be lost)."""
 
     def drain() -> int:
         return delivery.stop(stopping.left(DRAIN_S))
 
-    if not stopping.call(drain).done.is_set():
-        _stop_senders(delivery, 0.0 if stopping.hurried else SENDERS_S)
+    outcome = stopping.call(drain)
+    if outcome.done.is_set() and outcome.value is not None:
+        return outcome.value
+    _stop_senders(delivery, 0.0 if stopping.hurried else SENDERS_S)
+    left = delivery.outbox.pending()
+    why = delivery.outbox.save()
+    if why is None:
+        return left
+    if left:
+        delivery.notice(f"{left} alert(s) not delivered are lost: {why}")
+    return 0
 
 
 def _stop_senders(delivery: Delivery, patience: float) -> None:
