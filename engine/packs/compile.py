@@ -55,6 +55,8 @@ from engine.vocabulary import (
 )
 
 DEFAULT_COOLDOWN = 300.0
+MAX_RULES = 1000  # of all packs loaded at once
+MAX_SIGNALS = 200
 DEFAULT_CONTEXT = 20
 COMMON_OPTIONS = frozenset(
     {
@@ -450,14 +452,22 @@ def _section(doc: Located, name: str) -> list[Any]:
 
 
 def _signals(
-    doc: Located, rejected: Rejected, out: list[Problem]
+    doc: Located, rejected: Rejected, out: list[Problem], before: int
 ) -> tuple[list[Signal], list[str]]:
-    """The signals that compiled, and the names of those with problems (still known names)."""
+    """The signals that compiled, and the names of those with problems (still known names);
+    of all packs, the first `MAX_SIGNALS` (`before`: how many came before this pack)."""
     signals, broken = [], []
     for i, raw in enumerate(_section(doc, "signals")):
         where: JsonPath = ("signals", i)
         if not isinstance(raw, dict):
             continue
+        if before + i >= MAX_SIGNALS:
+            msg = (
+                f"more than {MAX_SIGNALS} signals are loaded, the most there may be; this one "
+                "and those after it are not"
+            )
+            out.append(Problem(doc.path, doc.line_of(where), msg, code="limit"))
+            break
         bad = rejected.get(where)
         name = raw.get("name")
         prefix = f"signal '{name}': " if isinstance(name, str) else ""
@@ -524,16 +534,18 @@ def compile_packs(docs: Sequence[Located]) -> Compiled:
         top_level = () in rejected[doc.path] or any(len(w) == 1 for w, _ in found)
         if not top_level and not doc.data.get("rules") and not doc.data.get("signals"):
             problems.append(Problem(doc.path, 1, "the pack defines no rules and no signals"))
-        good, bad = _signals(doc, rejected[doc.path], problems)
+        good, bad = _signals(doc, rejected[doc.path], problems, len(raw_signals) + len(broken))
         raw_signals.extend(good)
         broken.extend(bad)
     signals = _check_signal_names(raw_signals, problems)
     names = [*(s.name for s in signals), *broken]
     rules: list[Rule] = []
     ids: list[tuple[str, str, int]] = []
+    seen = 0  # rules in the packs before
     for doc in docs:
         if doc.path in rejected:
-            rules.extend(_rules(doc, rejected[doc.path], names, problems, ids))
+            rules.extend(_rules(doc, rejected[doc.path], names, problems, ids, seen))
+            seen += len(_section(doc, "rules"))
     rules = _unique_ids(rules, ids, problems)
     order = {doc.path: i for i, doc in enumerate(docs)}
     problems.sort(key=lambda p: (order.get(p.path, len(order)), p.line))
@@ -547,7 +559,12 @@ def _rules(
     signals: Collection[str],
     out: list[Problem],
     ids: list[tuple[str, str, int]],
+    before: int,
 ) -> list[Rule]:
+    """The rules of `doc`, the first `MAX_RULES` of all packs (`before`: how many came in
+    the packs before it)."""
+    if before > MAX_RULES:
+        return []  # said at the first rule over the limit
     defaults = _defaults(doc, rejected, out)
     compiled = []
     for i, raw in enumerate(_section(doc, "rules")):
@@ -556,6 +573,14 @@ def _rules(
             continue
         rule_id = raw["id"] if isinstance(raw.get("id"), str) else None
         line = doc.line_of(where)
+        if before + i >= MAX_RULES:
+            msg = (
+                f"more than {MAX_RULES} rules are loaded, the most there may be; this one and "
+                "those after it are not (a rule per kind of failure, with group_by for its "
+                "variants, needs far fewer)"
+            )
+            out.append(Problem(doc.path, line, msg, rule_id, code="limit"))
+            break
         if rule_id is not None:
             ids.append((rule_id, doc.path, line))
         bad = rejected.get(where)

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from engine.errors import ConfigError, Problem
 from engine.packs import yamlio
-from engine.packs.compile import Compiled, compile_packs
+from engine.packs.compile import MAX_RULES, Compiled, compile_packs
 from engine.packs.rule import RuleSet
 
 PACK_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 DEFAULT_RULES = Path("rules")
 SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
+MAX_PACKS_BYTES = 4 * 2**20  # all packs loaded at once
 
 
 def default_paths() -> list[Path]:
@@ -64,7 +65,19 @@ def load(paths: Sequence[Path]) -> Compiled:
     (in load order) and in line order within a file."""
     files, problems = pack_files(paths or default_paths())
     docs = []
+    total = 0
     for file in files:
+        try:
+            total += file.stat().st_size
+        except OSError:
+            pass  # `read` says why
+        if total > MAX_PACKS_BYTES:
+            msg = (
+                f"not read: the packs before it hold {MAX_PACKS_BYTES // 2**20} MiB, the most "
+                f"that is loaded (at most {MAX_RULES} rules are); load fewer packs"
+            )
+            problems.append(Problem(str(file), 0, msg, code="limit"))
+            continue
         try:
             docs.append(yamlio.read(file))
         except ConfigError as exc:

@@ -27,6 +27,7 @@ from engine.packs.yamlsyntax import syntax_problem
 
 JsonPath = tuple[str | int, ...]
 MAX_DEPTH = 100
+MAX_FILE_BYTES = 2 * 2**20  # a YAML file of ours; PyYAML reads about 1 MB a second
 _STANDARD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "null"})
 _TYPED = {
@@ -268,13 +269,20 @@ def parse_with(text: str, path: str, loader: Loader) -> Located:
 
 
 def read(path: Path) -> Located:
-    """Read and parse a file; unreadable or non-UTF-8 files become a ConfigError."""
+    """Read and parse a file; unreadable, too large or non-UTF-8 files become a ConfigError."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(
             [Problem(str(path), 0, f"cannot read: {exc.strerror}", code="io")]
         ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        msg = (
+            f"the file is over {MAX_FILE_BYTES // 2**20} MiB, the most a file of rules, channels "
+            "or tests may be; split it into several files"
+        )
+        raise ConfigError([Problem(str(path), 0, msg, code="limit")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
