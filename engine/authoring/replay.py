@@ -132,7 +132,7 @@ def replay(
     readers: Sequence[Reader | Skim]
     blocks: Iterator[LineBlock | SparseBlock]
     if fast and len(files) == 1:
-        lookout = Lookout(matcher, rules.silence_gap, rules.context)
+        lookout = Lookout(matcher, rules.silence_gap, rules.context, len(rules.signals))
         first = files[0]
         skim = Skim(first, year or default_year(first), progress, block_bytes, lookout=lookout)
         readers, blocks = [skim], skim.blocks()

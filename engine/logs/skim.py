@@ -64,12 +64,68 @@ def lines_before(flat: bytes, start: int, n: int) -> list[str]:
 class Lookout:
     """What the fast path needs to know of the rules: the matcher (and its prefilter), the
     shortest silence of output a rule waits for (`RuleSet.silence_gap`: a jump in time at
-    least this long is a point of its own) and how many lines of context a match takes
-    (`RuleSet.context`: the blocks' tails hold at least that many)."""
+    least this long is a point of its own), how many lines of context a match takes
+    (`RuleSet.context`: the blocks' tails hold at least that many) and how many of the
+    matcher's patterns, first, are signals' (the rest are rules')."""
 
     matcher: Matcher
     silence_gap: float
     context: int
+    signals: int = 0
+
+
+Pairs = list[tuple[int, int]]
+"""(offset of a line's first byte, pattern) pairs, as `Matcher.candidates` gives them."""
+
+
+def ruled(found: Pairs, signals: int) -> tuple[Pairs, int]:
+    """What a run that sheds load keeps of the candidate lines: every line a rule may match,
+    and of the lines only signals may match, the last of each signal (what `absent` rules
+    and the metrics go by); the pairs of the kept lines, and how many lines were left out."""
+    last: dict[int, int] = {}
+    keep: set[int] = set()
+    for start, k in found:
+        if k >= signals:
+            keep.add(start)
+        elif last.get(k, -1) < start:
+            last[k] = start
+    keep.update(last.values())
+    lines = {start for start, _ in found}
+    return [(start, k) for start, k in found if start in keep], len(lines - keep)
+
+
+@dataclass(frozen=True)
+class Shed:
+    """A region of whole lines with only the lines `ruled` keeps: the others are emptied, their
+    `\\n` kept, so that lines keep their numbers; `skipped` counts the lines emptied."""
+
+    data: bytes
+    skipped: int
+
+
+def shed(region: bytes, lookout: Lookout) -> Shed | None:
+    """`region` (whole lines, each ending at `\\n` or `\\r`) as a `Shed`, or None where the
+    prefilter cannot tell which lines a rule may match: a title escape (it can span lines)."""
+    if _TITLE.search(region):
+        return None
+    if not hsmatch.valid_utf8(region):  # as the lines would be decoded
+        region = region.decode("utf-8", "replace").encode("utf-8")
+    stripped = strip_ansi_bytes(region)
+    flat = stripped.replace(b"\r", b"\n")
+    found = lookout.matcher.candidates(flat)
+    if found is None:
+        return None
+    kept, _ = ruled(found, lookout.signals)
+    starts = sorted({start for start, _ in kept})
+    out: list[bytes] = []
+    pos = 0
+    for start in starts:
+        out.append(b"\n" * stripped.count(b"\n", pos, start))
+        end = flat.index(b"\n", start)
+        out.append(stripped[start : end + 1])  # the line and its own end, \r or \n
+        pos = end + 1
+    out.append(b"\n" * stripped.count(b"\n", pos))
+    return Shed(b"".join(out), segments(flat) - len(starts))
 
 
 @dataclass
@@ -132,10 +188,12 @@ def skim_region(
     lookout: Lookout,
     timing: Timing,
     tail: int = 0,
+    keep: Callable[[Pairs], Pairs] | None = None,
 ) -> SparseBlock | None:
     """A region of whole lines (as `Splitter.begin` returns it, before `skip`) seen through
-    its candidates, or None where the fast path cannot take it (see the module's doc).
-    The block's `tail` holds at least `tail` lines (and what the engine keeps)."""
+    its candidates (those `keep` keeps, when given), or None where the fast path cannot take
+    it (see the module's doc). The block's `tail` holds at least `tail` lines (and what the
+    engine keeps)."""
     if _TITLE.search(region) or not splitter.fits(region) or not hsmatch.valid_utf8(region):
         return None
     stripped = strip_ansi_bytes(region)
@@ -143,6 +201,8 @@ def skim_region(
     found = lookout.matcher.candidates(flat)
     if found is None:
         return None
+    if keep is not None:
+        found = keep(found)
     first_line_no = splitter.line_no
     first = len(flat) - len(flat.lstrip(b"\n"))
     end = len(flat)  # the end of the last non-empty line (`rstrip` would copy the block)

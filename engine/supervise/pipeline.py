@@ -19,8 +19,18 @@ not at all after a quiet spell. For producers that post a trickle themselves,
 and take what came meanwhile together. A large read (a flood) is never held
 back, and is not split into lines at all: as in replay (`engine.logs.skim`),
 hyperscan finds in its raw bytes the few lines a rule may match, and only those
-are decoded. Chunks waiting in the queue hold at most `MAX_QUEUED_BYTES`; what
-comes beyond is counted as dropped (it is still on the terminal and in the capture).
+are decoded.
+
+When the output comes faster than it can be evaluated, what no rule matches is shed, never
+a line a rule may match. A batch whose first chunk waited over `BEHIND_S` goes the fast
+way whatever its size, and of the lines only signals match it keeps the last of each
+signal (`engine.logs.skim.ruled`). Chunks waiting in the queue hold at most
+`MAX_QUEUED_BYTES`: a chunk that comes beyond is queued (up to `MAX_SHED_BYTES` more) with
+only those lines, the others emptied by the posting thread (`engine.logs.skim.shed`,
+hyperscan's pass over its bytes).
+Only where the prefilter cannot tell the lines apart (no hyperscan, a pattern it does not
+take, a terminal title escape) is such a chunk dropped, and counted. The shed and dropped
+lines are still on the terminal and in the capture; `Tally` counts them.
 """
 
 from __future__ import annotations
@@ -32,12 +42,13 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
 from engine.logs.lines import Splitter
-from engine.logs.skim import Lookout, skim_region
+from engine.logs.skim import Lookout, Pairs, ruled, shed, skim_region
 from engine.model import (
     Action,
     Decision,
@@ -52,6 +63,10 @@ from engine.model import (
 from engine.vocabulary import EVENTS
 
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
+MAX_SHED_BYTES = 64 * 1024 * 1024  # more for chunks with only their rule lines (a line
+# no rule matches costs a byte: its end), so that a full queue still takes the lines a rule
+# may match of gigabytes of output
+BEHIND_S = 0.5  # output waiting this long for evaluation: shed what no rule matches
 MAX_BATCH_BYTES = 1 << 20
 SPARSE_BYTES = 16 * 1024  # a chunk's lines that come to this go the fast way (engine.logs.skim)
 REST_BELOW = 16 * 1024  # after a batch smaller than this, rest `batch` seconds
@@ -71,11 +86,13 @@ Observer = Callable[[Observation | LineBlock, list[Decision]], None]
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Bytes a source read at `t`; empty `data`: the source's stream ended."""
+    """Bytes a source read at `t`; empty `data`: the source's stream ended. `skipped`: lines
+    emptied from `data` because the queue was full (`engine.logs.skim.shed`)."""
 
     source: str
     t: float
     data: bytes
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +144,9 @@ class Notified:
 @dataclass
 class Tally:
     lines: int = 0
-    dropped_bytes: int = 0
+    dropped_bytes: int = 0  # neither evaluated nor looked at (no prefilter could tell)
+    skipped_lines: int = 0  # looked at only by the prefilter: the queue was full
+    thinned_lines: int = 0  # only signals matched, and not the last of a signal: behind
     notifications: Notified = field(default_factory=Notified)
     probes: int = 0
     patched: list[dict[str, Any]] = field(default_factory=list)
@@ -174,12 +193,35 @@ class Pipeline:
     # --- posting (any thread, never blocks) -------------------------------------------------
 
     def post_chunk(self, source: str, t: float, data: bytes) -> None:
+        chunk = Chunk(source, t, data)
         with self._lock:
-            if self._queued_bytes + len(data) > MAX_QUEUED_BYTES:
+            full = self._queued_bytes + len(data) > MAX_QUEUED_BYTES
+        if full:  # only the lines a rule may match are queued (see the module's doc)
+            chunk = self._shed(chunk) or chunk
+        with self._lock:
+            limit = MAX_QUEUED_BYTES + (MAX_SHED_BYTES if chunk.skipped else 0)
+            if self._queued_bytes + len(chunk.data) > limit:
                 self.tally.dropped_bytes += len(data)  # still on the terminal and in the capture
                 return
-            self._queued_bytes += len(data)
-        self._inbox.put(Chunk(source, t, data))
+            self._queued_bytes += len(chunk.data)
+        self._inbox.put(chunk)
+
+    def _shed(self, chunk: Chunk) -> Chunk | None:
+        """`chunk` with the whole lines no rule may match emptied (`engine.logs.skim.shed`);
+        None where the prefilter cannot tell them (no hyperscan, a pattern it does not take,
+        a title escape)."""
+        lookout, data = self.lookout, chunk.data
+        if lookout is None or not lookout.matcher.covers(chunk.source):
+            return None
+        first = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=-1) + 1
+        last = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        if first >= last:  # no whole line between the two partial ones
+            return None
+        reduced = shed(data[first:last], lookout)
+        if reduced is None:
+            return None
+        data = data[:first] + reduced.data + data[last:]
+        return Chunk(chunk.source, chunk.t, data, reduced.skipped)
 
     def post(self, obs: Observation) -> None:
         self._inbox.put(obs)
@@ -276,12 +318,15 @@ class Pipeline:
         large region of whole lines goes the fast way (`_skim`)."""
         with self._lock:
             self._queued_bytes -= sum(len(chunk.data) for chunk in chunks)
+        behind = self.clock() - chunks[0].t > BEHIND_S
         source = chunks[0].source
         texts: list[str] = []
         times: list[float] = []
         numbers: list[int] = []
         for chunk in chunks:
             t, data = chunk.t, chunk.data
+            self.tally.lines += chunk.skipped
+            self.tally.skipped_lines += chunk.skipped
             if chunk.source != source:
                 self._lines(source, texts, times, numbers)
                 source, texts, times, numbers = chunk.source, [], [], []
@@ -293,7 +338,7 @@ class Pipeline:
                 numbers += new_numbers
             else:
                 region = splitter.begin(data, texts, numbers)
-                sparse = self._sparse(source, t, region, splitter)
+                sparse = self._sparse(source, t, region, splitter, behind)
                 if sparse is not None:
                     times += [t] * (len(texts) - size)
                     self._lines(source, texts, times, numbers)
@@ -307,18 +352,28 @@ class Pipeline:
         self._lines(source, texts, times, numbers)
 
     def _sparse(
-        self, source: str, t: float, region: bytes, splitter: Splitter
+        self, source: str, t: float, region: bytes, splitter: Splitter, behind: bool
     ) -> SparseBlock | None:
         """A region of whole lines as a `SparseBlock` (every line at `t`, when its chunk was
-        read), if it is large enough for the fast way to pay and the fast way can take it."""
+        read), if it is large enough for the fast way to pay and the fast way can take it.
+        When evaluation is `behind` the output, any region goes the fast way, with only the
+        lines `engine.logs.skim.ruled` keeps."""
         lookout = self.lookout
-        if lookout is None or len(region) < self.sparse_bytes or not lookout.matcher.covers(source):
+        if lookout is None or not lookout.matcher.covers(source):
+            return None
+        if not behind and len(region) < self.sparse_bytes:
             return None
 
         def timing(_flat: bytes, stops: Sequence[int], _gap: float) -> Timed:
             return [(t, t)] * len(stops), []
 
-        return skim_region(source, region, splitter, lookout, timing, LAST_LINES)
+        keep = partial(self._thin, lookout.signals) if behind else None
+        return skim_region(source, region, splitter, lookout, timing, LAST_LINES, keep)
+
+    def _thin(self, signals: int, found: Pairs) -> Pairs:
+        kept, left_out = ruled(found, signals)
+        self.tally.thinned_lines += left_out
+        return kept
 
     def _skim(self, source: str, t: float, block: SparseBlock) -> None:
         if not block.lines:

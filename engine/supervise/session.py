@@ -120,11 +120,7 @@ def summary_lines(
     elif opts.patch and tally.probes:
         lines.append(f"probe: active in {tally.probes} Python process(es); accelerate not loaded")
     lines.append(_alert_line(tally.notifications))
-    if tally.dropped_bytes:
-        lines.append(
-            f"{tally.dropped_bytes:,} output bytes came too fast to evaluate "
-            "(still shown and captured)"
-        )
+    lines += _shed_lines(tally)
     for sink, n in tally.sink_failures.items():
         lines.append(f"{n} alerts could not be handed to {sink}")
     if tally.internal_errors:
@@ -132,6 +128,25 @@ def summary_lines(
     if not opts.dry_run:
         lines.append(f"output captured in {opts.state_dir / 'logs' / 'run.log'}")
     return lines
+
+
+def _shed_lines(tally: Tally) -> list[str]:
+    """What evaluation left out because the output came faster than it could go."""
+    out = []
+    if tally.skipped_lines or tally.thinned_lines:
+        out.append(
+            f"output came faster than it could be evaluated: {tally.skipped_lines:,} lines "
+            f"that no rule matches were skipped unread, and {tally.thinned_lines:,} that only "
+            "signals match (each signal was read from its last line in each batch); every "
+            "line a rule may match was evaluated"
+        )
+    if tally.dropped_bytes:
+        out.append(
+            f"{tally.dropped_bytes:,} output bytes came too fast to evaluate and were not "
+            "(a pattern hyperscan does not take, or a terminal title escape, kept them from "
+            "being sorted out); they are still on the terminal and in the capture"
+        )
+    return out
 
 
 def _alert_line(sent: Notified) -> str:

@@ -263,7 +263,7 @@ def build(
     host = alerting.node or socket.gethostname()
     matcher = accelerated(rules.patterns, default_dir())
     engine = Engine(rules, host=host, project=channels.project, matcher=matcher)
-    lookout = Lookout(matcher, rules.silence_gap, rules.context)
+    lookout = Lookout(matcher, rules.silence_gap, rules.context, len(rules.signals))
     outbox, trouble = (None, None) if dry_run else Outbox.open(state_dir / "outbox.sqlite")
     terminal = Terminal()
     voice = Voice(terminal)
