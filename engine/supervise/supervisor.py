@@ -176,7 +176,7 @@ class Supervisor:
         self.stopping = stopping if stopping is not None else Stopping(opts.grace, monotonic)
         self.stopping.listen(self.on_signal)
         self.sampler = Sampler(disk_path=os.getcwd())
-        self.capture = Capture(opts.state_dir / "logs" / "run.log")
+        self.capture = Capture(opts.state_dir / "logs" / "run.log", notice=self.notice)
         self.reaper: Reaper | None = None  # `run` makes it, before the first child
         self.child: Child | None = None
         self.summary = RunSummary()

@@ -60,6 +60,7 @@ class Capture:
         self.monotonic = monotonic
         self._lock = threading.Lock()
         self._file: BinaryIO | None = None
+        self._closed = False
         self._size = 0
         self.failed = False
         self.lost = 0  # bytes not kept since the capture stopped
@@ -76,6 +77,8 @@ class Capture:
 
     def write(self, data: bytes) -> None:
         with self._lock:
+            if self._closed:  # output that comes after the end of the run (a leftover's)
+                return
             if self.failed and not self._resume():
                 self.lost += len(data)
             else:
@@ -191,6 +194,7 @@ class Capture:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self.failed and self.lost:
                 self.notice(
                     f"capture: {self.lost} bytes of output at the end were not kept in "
