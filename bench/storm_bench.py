@@ -10,14 +10,15 @@ late the alert for a crash line right after a flood comes.
 - flood: 1M tqdm redraws (55 MB) and 200 MB of log lines, each followed by a CUDA OOM line;
   latency: from the OOM line's write to its alert on the terminal.
 
-Reference, same invocation: the child alone writing the same output to /dev/null (how fast
-the storm or flood comes). Figures are the best of --repeat.
+Reference, same invocation: the child alone writing the same output into a pipe that `cat`
+empties (how fast the storm or flood comes). Figures are the best of --repeat.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -107,13 +108,10 @@ def watch(cmd: list[str], cwd: Path) -> dict[str, Any]:
 
 
 def alone(child: Path, mode: str, n: int) -> float:
+    """Seconds the child takes to write its output into a pipe that `cat` empties."""
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(child))} {mode} {n} | cat > /dev/null"
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, str(child), mode, str(n)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=True,
-    )
+    subprocess.run(["sh", "-c", cmd], stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started - 1.0  # its closing sleep
 
 

@@ -115,10 +115,14 @@ class NotifyJsonl(NotifyBase):  # type: ignore[misc]
             return False
         path = Path(self.file_path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock, open(path, "a", encoding="utf-8") as out:
-                out.write(body.replace("\n", " ") + "\n")  # durable is the outbox, not this
-                out.flush()
+            with self._lock:
+                try:
+                    out = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+                except FileNotFoundError:  # its folder is not there (yet, or any more)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    out = open(path, "a", encoding="utf-8")  # noqa: SIM115
+                with out:
+                    out.write(body.replace("\n", " ") + "\n")  # durable is the outbox
         except OSError as exc:
             self.logger.warning(f"cannot append to {path}: {exc.strerror}")
             return False

@@ -128,8 +128,12 @@ class ChannelSet:
         return secret_parts.scrub(text, self.secrets)
 
     def scrub_value(self, value: Any) -> Any:
-        """`value` (a record: mappings, lists, strings) with every string scrubbed."""
-        return secret_parts.scrub_value(value, self.secrets)
+        """`value` (a record: mappings, lists, strings) with every string scrubbed (itself
+        when no secret is long enough to be looked for in text)."""
+        secrets = self.secrets
+        if not any(len(s) >= secret_parts.MIN_SCRUBBED for s in secrets):
+            return value
+        return secret_parts.scrub_value(value, secrets)
 
 
 def default_channels(project: str = "") -> ChannelSet:

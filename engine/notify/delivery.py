@@ -32,6 +32,7 @@ from engine.notify.record import AlertRecord, alert_record, notice_record
 from engine.notify.render import LIMITS, Message, render, render_digest
 
 RETRY_MAX = 600.0
+LOCAL_SCHEMES = frozenset({"console", "jsonl"})  # written at once, in the evaluating thread
 Clock = Callable[[], float]
 
 
@@ -206,6 +207,20 @@ class PrintSink:
         self.write("\n".join(lines))
 
 
+def write_locally(channel: apprise.Apprise, message: Message) -> tuple[bool, str]:
+    """`message` through a built-in local channel's own `send` (`engine.notify.builtin`):
+    what Apprise does around it (formats, limits, logging) costs more than the write."""
+    ERRORS.clear()
+    try:
+        ok = all(
+            server.send(body=message.body, title=message.title, notify_type=message.notify_type)
+            for server in channel
+        )
+    except Exception as exc:  # a bug of ours in a built-in channel: retried from the outbox
+        return False, f"{type(exc).__name__}: {exc}"
+    return bool(ok), "" if ok else ERRORS.last()
+
+
 class Delivery:
     """The pipeline's sink for real channels, and the owner of their senders."""
 
@@ -226,6 +241,7 @@ class Delivery:
         self.stopping = threading.Event()
         self.draining = threading.Event()  # `stop` gives the senders their last chance
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
+        self._unsaved: list[tuple[AlertRecord, list[str]]] = []  # sent, not yet in the outbox
         self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
         self._counts_lock = threading.Lock()
         outbox.on_fallback = self._outbox_failed
@@ -253,8 +269,9 @@ class Delivery:
         return self.channels.scrub(text)
 
     def send(self, decision: Decision) -> None:
-        """Queue the alert for its channels; the terminal gets it at once, in the caller's
-        thread, so that what the supervisor prints about it next comes after it."""
+        """Queue the alert for its channels (written to the outbox at the next `flush`); the
+        terminal and the journal get it at once, in the caller's thread, so that what the
+        supervisor prints about it next comes after it."""
         targets = route(self.channels, decision.severity, decision.channels)
         if not targets:
             return
@@ -262,24 +279,44 @@ class Delivery:
         record = self.channels.scrub_value(record)  # a secret the training printed stays here
         later = [c.name for c in targets if not self._shown_now(c, record)]
         if later:
-            self.enqueue(record, later)
+            self._unsaved.append((record, later))
+
+    def flush(self) -> None:
+        """Write the alerts `send` queued since the last call into the outbox, in one go (a
+        storm of thousands a second costs one transaction per block of output)."""
+        unsaved, self._unsaved = self._unsaved, []
+        if unsaved:
+            self.enqueue_many(unsaved)
 
     def _shown_now(self, channel: Channel, record: AlertRecord) -> bool:
-        """Print `record` on a terminal channel now; False (queue it) for any other channel,
-        or if the terminal refused it (it is retried from the outbox)."""
+        """Write `record` to a channel of this machine (the terminal, a JSONL file) now, if
+        nothing of it waits in the outbox; False (queue it) for any other channel, or if the
+        write failed (it is retried from the outbox)."""
         sender = self.senders.get(channel.name)
-        if channel.scheme != "console" or sender is None:
+        if channel.scheme not in LOCAL_SCHEMES or sender is None:
             return False
-        ok, error = send_via(sender.apprise, sender.message_of([record]), self.scrub)
+        with self._counts_lock:
+            counts = self._counts.get(channel.name)
+            if counts is None or counts.pending:  # would overtake what waits for a retry
+                return False
+        ok, error = write_locally(sender.apprise, sender.message_of([record]))
         self.count(channel.name, ok, 1, error)
         return ok
 
     def enqueue(self, record: AlertRecord, channels: Sequence[str]) -> None:
-        for name in channels:  # counted first: a sender may send it before add() returns
-            self.count(name, pending=1)
-        added = self.outbox.add(record["key"], channels, record, self.clock())
-        for name in channels:
-            if added != len(channels):  # some were queued already (the same key): recount
+        self.enqueue_many([(record, channels)])
+
+    def enqueue_many(self, items: Sequence[tuple[AlertRecord, Sequence[str]]]) -> None:
+        """Queue each record for its channels, in one transaction."""
+        wanted = 0
+        for _, channels in items:
+            for name in channels:  # counted first: a sender may send it before add() returns
+                self.count(name, pending=1)
+            wanted += len(channels)
+        added = self.outbox.add_many([(r["key"], c, r) for r, c in items], self.clock())
+        names = {name for _, channels in items for name in channels}
+        for name in names:
+            if added != wanted:  # some were queued already (the same key): recount
                 known = self.counts().get(name, ChannelCounts()).pending
                 self.count(name, pending=self.outbox.pending(name) - known)
             sender = self.senders.get(name)

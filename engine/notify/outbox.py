@@ -160,14 +160,23 @@ class Outbox:
 
     def add(self, key: str, channels: Sequence[str], payload: AlertRecord, now: float) -> int:
         """Queue `payload` for each channel; returns how many rows were new (keys are unique)."""
-        text = json.dumps(payload, ensure_ascii=False)
+        return self.add_many([(key, channels, payload)], now)
+
+    def add_many(
+        self, items: Sequence[tuple[str, Sequence[str], AlertRecord]], now: float
+    ) -> int:
+        """`add` for several (key, channels, payload), in one transaction, in their order."""
+        rows = []
+        for key, channels, payload in items:
+            text = json.dumps(payload, ensure_ascii=False)
+            rows += [(key, channel, now, now, text) for channel in channels]
 
         def work(db: sqlite3.Connection) -> int:
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO items (key, channel, created, next_attempt, payload)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [(key, channel, now, now, text) for channel in channels],
+                rows,
             )
             return db.total_changes - before
 

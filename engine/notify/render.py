@@ -274,10 +274,11 @@ def render(
     emoji: bool = False,
 ) -> Message:
     """`alert` as a message of `style`, in `language`, within `limit` bytes of body."""
-    s = shown(alert, language, emoji and style not in ("console", "sms"))
     if style == "json":
+        s = shown(alert, language, emoji, brief=True)
         body = json.dumps(dict(alert), ensure_ascii=False)
         return Message(s.headline, body, "text", s.notify_type)
+    s = shown(alert, language, emoji and style not in ("console", "sms"))
     if style == "markdown":
         return _markdown(s, project, limit)
     return fit(STYLES[style](s, project), limit)

@@ -71,7 +71,11 @@ class Shown:
         return f"[{project}] {headline}"
 
 
-def shown(record: AlertRecord, language: str = "en", emoji: bool = False) -> Shown:
+def shown(
+    record: AlertRecord, language: str = "en", emoji: bool = False, brief: bool = False
+) -> Shown:
+    """How `record` reads in `language`; `brief`: its headline only (no cause, advice,
+    facts, lines or links), for a message that carries the record itself."""
     w = words(language)
     resolved = record.get("reason") == "resolved"
     level = "resolved" if resolved else str(record.get("severity") or "info")
@@ -88,11 +92,13 @@ def shown(record: AlertRecord, language: str = "en", emoji: bool = False) -> Sho
         group=str(record.get("group") or ""),
         summary=summary,
         extra=_extra(record, w),
-        cause=cause(record, w),
-        advice=advice,
-        facts=facts(record, w),
-        lines=last_lines(record),
-        links=[(w.headings.get(k, k), url) for k, url in (record.get("links") or {}).items()],
+        cause="" if brief else cause(record, w),
+        advice="" if brief else advice,
+        facts=() if brief else facts(record, w),
+        lines=() if brief else last_lines(record),
+        links=()
+        if brief
+        else [(w.headings.get(k, k), url) for k, url in (record.get("links") or {}).items()],
         key=str(record.get("key") or ""),
         words=w,
     )

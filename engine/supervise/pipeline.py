@@ -43,7 +43,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
@@ -76,6 +76,15 @@ Timed = tuple[list[tuple[float, float]], list[tuple[int, float, float]]]
 
 class Sink(Protocol):
     def send(self, decision: Decision) -> None: ...
+
+
+@runtime_checkable
+class Batching(Protocol):
+    """A sink that keeps what it is sent until `flush`, called after each block's decisions."""
+
+    def send(self, decision: Decision) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 Notice = Callable[[str], None]
@@ -437,17 +446,29 @@ class Pipeline:
                 self.notice(f"({decision.reason.value}) {decision.rule}: {decision.summary}")
             if decision.action is not None:
                 self.on_action(decision.action, decision)
+        for sink in self.sinks:
+            if isinstance(sink, Batching):
+                self._flush(sink)
         if self.observer is not None:
             self.observer(cause, decisions)
+
+    def _flush(self, sink: Batching) -> None:
+        try:
+            sink.flush()
+        except Exception as exc:  # a broken sink never stops evaluation
+            self._failed(sink, exc)
 
     def _send(self, sink: Sink, decision: Decision) -> None:
         try:
             sink.send(decision)
         except Exception as exc:  # a broken sink never stops evaluation
-            failures = self.tally.sink_failures
-            failures[type(sink).__name__] = failures.get(type(sink).__name__, 0) + 1
-            if failures[type(sink).__name__] == 1:
-                self.notice(f"alert output {type(sink).__name__} failed: {exc} (reported once)")
+            self._failed(sink, exc)
+
+    def _failed(self, sink: Sink, exc: Exception) -> None:
+        failures = self.tally.sink_failures
+        failures[type(sink).__name__] = failures.get(type(sink).__name__, 0) + 1
+        if failures[type(sink).__name__] == 1:
+            self.notice(f"alert output {type(sink).__name__} failed: {exc} (reported once)")
 
 
 def _patched_text(message: dict[str, Any]) -> str:

@@ -110,8 +110,15 @@ class OutboxGate:
                 self.handed.add(decision)
                 self.delivery.send(decision)
 
+    def flush(self) -> None:
+        with self._lock:
+            if self._open:
+                self.delivery.flush()
+
     def close(self) -> None:
         with self._lock:
+            if self._open:
+                self.delivery.flush()  # what was handed over is in the outbox
             self._open = False
 
 
