@@ -47,7 +47,9 @@ def rules() -> RuleSet:
 
 def lookout(rule_set: RuleSet) -> Lookout:
     matcher = accelerated(rule_set.patterns, default_dir())
-    return Lookout(matcher, rule_set.silence_gap, rule_set.context, len(rule_set.signals))
+    signals = len(rule_set.signals)
+    rules_only = accelerated(rule_set.patterns[signals:], default_dir())
+    return Lookout(matcher, rule_set.silence_gap, rule_set.context, signals, rules_only)
 
 
 def test_shed_keeps_every_rule_line_and_the_last_line_of_each_signal() -> None:
@@ -104,9 +106,9 @@ def test_a_full_queue_keeps_the_lines_a_rule_may_match(monkeypatch: pytest.Monke
     assert tally.lines == 40_000
 
 
-def test_behind_the_output_only_signal_lines_are_thinned() -> None:
+def test_behind_the_output_only_rule_lines_and_each_signals_latest_are_read() -> None:
     """Chunks read a second ago: the batch is behind, so of the lines only the signal
-    matches, the last is read; the rule's lines all are."""
+    matches, the latest is read; the rule's lines all are."""
     rule_set = rules()
     sink = Collect()
     now = [1000.0]
@@ -118,9 +120,9 @@ def test_behind_the_output_only_signal_lines_are_thinned() -> None:
     pipeline.post_chunk("stdout", 998.0, text.encode())
     pipeline.start()
     pipeline.stop()
-    assert pipeline.tally.thinned_lines == 989  # 990 step lines, the last one read
+    assert [d.line_no for d in sink.got if d.rule == "oom"] == list(range(100, 1001, 100))
     assert pipeline.engine.metrics["step"] == 999
-    assert pipeline.tally.lines == 1000 and pipeline.tally.dropped_bytes == 0
+    assert pipeline.tally.hasty_lines == 1000 and pipeline.tally.lines == 1000
 
 
 CHILD = """\

@@ -65,17 +65,47 @@ class Lookout:
     """What the fast path needs to know of the rules: the matcher (and its prefilter), the
     shortest silence of output a rule waits for (`RuleSet.silence_gap`: a jump in time at
     least this long is a point of its own), how many lines of context a match takes
-    (`RuleSet.context`: the blocks' tails hold at least that many) and how many of the
-    matcher's patterns, first, are signals' (the rest are rules')."""
+    (`RuleSet.context`: the blocks' tails hold at least that many), how many of the
+    matcher's patterns, first, are signals' (the rest are rules'), and a matcher of the
+    rules' patterns alone."""
 
     matcher: Matcher
     silence_gap: float
     context: int
     signals: int = 0
+    rules_only: Matcher | None = None  # the rules' patterns alone, for `hasty_candidates`
 
 
 Pairs = list[tuple[int, int]]
 """(offset of a line's first byte, pattern) pairs, as `Matcher.candidates` gives them."""
+
+
+HASTY_TAIL_BYTES = 8 * 1024  # where a run that sheds load looks for the signals' lines
+
+
+def hasty_candidates(flat: bytes, lookout: Lookout) -> Pairs | None:
+    """The candidates a run that sheds load reads in `flat`: every line a rule may match,
+    and of each signal its last line in the last `HASTY_TAIL_BYTES`. Two passes (the rules'
+    patterns alone over all of it, every pattern over its tail) instead of one over all:
+    a signal that matches every line (a progress bar) would otherwise name a million lines
+    to Python, one at a time."""
+    rules_only, signals = lookout.rules_only, lookout.signals
+    if rules_only is None or not signals:
+        found = lookout.matcher.candidates(flat)
+        return None if found is None else ruled(found, signals)[0]
+    ruling = rules_only.candidates(flat)
+    if ruling is None:
+        return None
+    cut = max(0, len(flat) - HASTY_TAIL_BYTES)
+    cut = flat.rfind(b"\n", 0, cut) + 1 if cut else 0  # a line's start
+    tail = lookout.matcher.candidates(flat[cut:]) or []
+    last: dict[int, int] = {}
+    for start, k in tail:
+        if k < signals:
+            last[k] = cut + start
+    picked = {(start, k + signals) for start, k in ruling}
+    picked.update((start, k) for k, start in last.items())
+    return sorted(picked)
 
 
 def ruled(found: Pairs, signals: int) -> tuple[Pairs, int]:
@@ -112,10 +142,9 @@ def shed(region: bytes, lookout: Lookout) -> Shed | None:
         region = region.decode("utf-8", "replace").encode("utf-8")
     stripped = strip_ansi_bytes(region)
     flat = stripped.replace(b"\r", b"\n")
-    found = lookout.matcher.candidates(flat)
-    if found is None:
+    kept = hasty_candidates(flat, lookout)
+    if kept is None:
         return None
-    kept, _ = ruled(found, lookout.signals)
     starts = sorted({start for start, _ in kept})
     out: list[bytes] = []
     pos = 0
@@ -188,21 +217,19 @@ def skim_region(
     lookout: Lookout,
     timing: Timing,
     tail: int = 0,
-    keep: Callable[[Pairs], Pairs] | None = None,
+    hasty: bool = False,
 ) -> SparseBlock | None:
     """A region of whole lines (as `Splitter.begin` returns it, before `skip`) seen through
-    its candidates (those `keep` keeps, when given), or None where the fast path cannot take
-    it (see the module's doc). The block's `tail` holds at least `tail` lines (and what the
-    engine keeps)."""
+    its candidates (`hasty`: only those `hasty_candidates` reads), or None where the fast
+    path cannot take it (see the module's doc). The block's `tail` holds at least `tail`
+    lines (and what the engine keeps)."""
     if _TITLE.search(region) or not splitter.fits(region) or not hsmatch.valid_utf8(region):
         return None
     stripped = strip_ansi_bytes(region)
     flat = stripped.replace(b"\r", b"\n")
-    found = lookout.matcher.candidates(flat)
+    found = hasty_candidates(flat, lookout) if hasty else lookout.matcher.candidates(flat)
     if found is None:
         return None
-    if keep is not None:
-        found = keep(found)
     first_line_no = splitter.line_no
     first = len(flat) - len(flat.lstrip(b"\n"))
     end = len(flat)  # the end of the last non-empty line (`rstrip` would copy the block)

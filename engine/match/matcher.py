@@ -194,6 +194,14 @@ class Matcher:
         self._searches[k] = search
         return search
 
+    def warm(self) -> None:
+        """Make every pattern's search now (any thread): the first search of a pattern
+        otherwise makes it then, a few milliseconds each, and the first of all builds the
+        character tables (a third of a second), when a flood may be under way."""
+        for k, search in enumerate(self._searches):
+            if search is None:
+                self._compile(k)
+
     def take_overruns(self) -> list[Overrun]:
         """The searches over the budget since the last call (line numbers are those of the
         call they happened in: read this after each `scan` or `confirm`)."""

@@ -241,7 +241,6 @@ class Delivery:
         self.stopping = threading.Event()
         self.draining = threading.Event()  # `stop` gives the senders their last chance
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
-        self._unsaved: list[tuple[AlertRecord, list[str]]] = []  # sent, not yet in the outbox
         self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
         self._counts_lock = threading.Lock()
         outbox.on_fallback = self._outbox_failed
@@ -269,24 +268,25 @@ class Delivery:
         return self.channels.scrub(text)
 
     def send(self, decision: Decision) -> None:
-        """Queue the alert for its channels (written to the outbox at the next `flush`); the
-        terminal and the journal get it at once, in the caller's thread, so that what the
-        supervisor prints about it next comes after it."""
-        targets = route(self.channels, decision.severity, decision.channels)
-        if not targets:
-            return
-        record = alert_record(decision, self.host, self.channels.project, self.links)
-        record = self.channels.scrub_value(record)  # a secret the training printed stays here
-        later = [c.name for c in targets if not self._shown_now(c, record)]
-        if later:
-            self._unsaved.append((record, later))
+        """Queue the alert for its channels; the terminal and the journal get it at once, in
+        the caller's thread, so that what the supervisor prints about it next comes after it."""
+        self.send_many([decision])
 
-    def flush(self) -> None:
-        """Write the alerts `send` queued since the last call into the outbox, in one go (a
-        storm of thousands a second costs one transaction per block of output)."""
-        unsaved, self._unsaved = self._unsaved, []
-        if unsaved:
-            self.enqueue_many(unsaved)
+    def send_many(self, decisions: Sequence[Decision]) -> None:
+        """`send` for several, queued in one transaction (a storm of thousands of alerts a
+        second costs one per block of output)."""
+        queued: list[tuple[AlertRecord, Sequence[str]]] = []
+        for decision in decisions:
+            targets = route(self.channels, decision.severity, decision.channels)
+            if not targets:
+                continue
+            record = alert_record(decision, self.host, self.channels.project, self.links)
+            record = self.channels.scrub_value(record)  # a secret the training printed
+            later = [c.name for c in targets if not self._shown_now(c, record)]
+            if later:
+                queued.append((record, later))
+        if queued:
+            self.enqueue_many(queued)
 
     def _shown_now(self, channel: Channel, record: AlertRecord) -> bool:
         """Write `record` to a channel of this machine (the terminal, a JSONL file) now, if

@@ -32,6 +32,7 @@ takes its clock as a parameter where tests may want to drive it.
     probe-listener   `sources.probe`: the probe's messages (clock)
     pipeline         `pipeline`: the one thread that feeds the Engine (clock for ticks)
     setup            `wiring`: delivery and the dashboard attached while `run` starts
+    warm-up          `wiring`: every pattern's search made (`Matcher.warm`), then it ends
     every            `session`: `watch`'s metrics every `interval` (clock)
     send-CHANNEL     `engine.notify.delivery` (started by `wiring`), one per channel (clock)
     dashboard        `engine.web.server` (started by `wiring`): the HTTP server; the

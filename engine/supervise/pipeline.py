@@ -23,8 +23,8 @@ are decoded.
 
 When the output comes faster than it can be evaluated, what no rule matches is shed, never
 a line a rule may match. A batch whose first chunk waited over `BEHIND_S` goes the fast
-way whatever its size, and of the lines only signals match it keeps the last of each
-signal (`engine.logs.skim.ruled`). Chunks waiting in the queue hold at most
+way whatever its size, and of the lines only signals match it reads each signal's last
+(`engine.logs.skim.hasty_candidates`). Chunks waiting in the queue hold at most
 `MAX_QUEUED_BYTES`: a chunk that comes beyond is queued (up to `MAX_SHED_BYTES` more) with
 only those lines, the others emptied by the posting thread (`engine.logs.skim.shed`,
 hyperscan's pass over its bytes).
@@ -42,13 +42,12 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
 from engine.logs.lines import Splitter
-from engine.logs.skim import Lookout, Pairs, ruled, shed, skim_region
+from engine.logs.skim import Lookout, shed, skim_region
 from engine.model import (
     Action,
     Decision,
@@ -155,7 +154,7 @@ class Tally:
     lines: int = 0
     dropped_bytes: int = 0  # neither evaluated nor looked at (no prefilter could tell)
     skipped_lines: int = 0  # looked at only by the prefilter: the queue was full
-    thinned_lines: int = 0  # only signals matched, and not the last of a signal: behind
+    hasty_lines: int = 0  # went by while evaluation was behind (`skim.hasty_candidates`)
     notifications: Notified = field(default_factory=Notified)
     probes: int = 0
     patched: list[dict[str, Any]] = field(default_factory=list)
@@ -202,14 +201,14 @@ class Pipeline:
     # --- posting (any thread, never blocks) -------------------------------------------------
 
     def post_chunk(self, source: str, t: float, data: bytes) -> None:
-        chunk = Chunk(source, t, data)
+        chunk: Chunk | None = Chunk(source, t, data)
+        limit = MAX_QUEUED_BYTES
         with self._lock:
             full = self._queued_bytes + len(data) > MAX_QUEUED_BYTES
         if full:  # only the lines a rule may match are queued (see the module's doc)
-            chunk = self._shed(chunk) or chunk
+            chunk, limit = self._shed(Chunk(source, t, data)), MAX_QUEUED_BYTES + MAX_SHED_BYTES
         with self._lock:
-            limit = MAX_QUEUED_BYTES + (MAX_SHED_BYTES if chunk.skipped else 0)
-            if self._queued_bytes + len(chunk.data) > limit:
+            if chunk is None or self._queued_bytes + len(chunk.data) > limit:
                 self.tally.dropped_bytes += len(data)  # still on the terminal and in the capture
                 return
             self._queued_bytes += len(chunk.data)
@@ -224,8 +223,8 @@ class Pipeline:
             return None
         first = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=-1) + 1
         last = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-        if first >= last:  # no whole line between the two partial ones
-            return None
+        if first >= last:  # no whole line between the two partial ones: nothing to shed
+            return chunk
         reduced = shed(data[first:last], lookout)
         if reduced is None:
             return None
@@ -376,13 +375,10 @@ class Pipeline:
         def timing(_flat: bytes, stops: Sequence[int], _gap: float) -> Timed:
             return [(t, t)] * len(stops), []
 
-        keep = partial(self._thin, lookout.signals) if behind else None
-        return skim_region(source, region, splitter, lookout, timing, LAST_LINES, keep)
-
-    def _thin(self, signals: int, found: Pairs) -> Pairs:
-        kept, left_out = ruled(found, signals)
-        self.tally.thinned_lines += left_out
-        return kept
+        block = skim_region(source, region, splitter, lookout, timing, LAST_LINES, behind)
+        if block is not None and behind:
+            self.tally.hasty_lines += block.lines
+        return block
 
     def _skim(self, source: str, t: float, block: SparseBlock) -> None:
         if not block.lines:
@@ -445,18 +441,19 @@ class Pipeline:
             elif self.verbose:
                 self.notice(f"({decision.reason.value}) {decision.rule}: {decision.summary}")
             if decision.action is not None:
+                self._flush_all()  # the alert is out before what is done about it
                 self.on_action(decision.action, decision)
-        for sink in self.sinks:
-            if isinstance(sink, Batching):
-                self._flush(sink)
+        self._flush_all()
         if self.observer is not None:
             self.observer(cause, decisions)
 
-    def _flush(self, sink: Batching) -> None:
-        try:
-            sink.flush()
-        except Exception as exc:  # a broken sink never stops evaluation
-            self._failed(sink, exc)
+    def _flush_all(self) -> None:
+        for sink in self.sinks:
+            if isinstance(sink, Batching):
+                try:
+                    sink.flush()
+                except Exception as exc:  # a broken sink never stops evaluation
+                    self._failed(sink, exc)
 
     def _send(self, sink: Sink, decision: Decision) -> None:
         try:

@@ -133,11 +133,12 @@ def summary_lines(
 def _shed_lines(tally: Tally) -> list[str]:
     """What evaluation left out because the output came faster than it could go."""
     out = []
-    if tally.skipped_lines or tally.thinned_lines:
+    if tally.skipped_lines or tally.hasty_lines:
         out.append(
-            f"output came faster than it could be evaluated: {tally.skipped_lines:,} lines "
-            f"that no rule matches were skipped unread, and {tally.thinned_lines:,} that only "
-            "signals match (each signal was read from its last line in each batch); every "
+            "output came faster than it could be evaluated: "
+            f"{tally.hasty_lines + tally.skipped_lines:,} lines went by while evaluation was "
+            "behind, where only the lines a rule may match and the latest line of each signal "
+            f"were read ({tally.skipped_lines:,} of them passed the full queue unread); every "
             "line a rule may match was evaluated"
         )
     if tally.dropped_bytes:

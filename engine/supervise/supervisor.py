@@ -227,6 +227,7 @@ class Supervisor:
                 f"({self.reaper.why_not}): only those seen every --interval are stopped"
             )
         restarts = Restarts(self.opts.restart)
+        self._sample()  # before the first line: every alert has the host's metrics
         threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
         threading.Thread(target=self._forward_stdin, name="stdin", daemon=True).start()
         number = 0
@@ -411,16 +412,19 @@ class Supervisor:
 
     def _sample_loop(self) -> None:
         while True:
-            values = self.sampler.sample()
-            self._peak_rss = max(self._peak_rss, values.get("proc_rss_gb", 0.0))
-            child = self.child
-            if child is not None:
-                child.remember_tree()
-                values["uptime_s"] = self.clock() - child.started
-            self._reap()
-            values["restarts"] = float(self.summary.restarts)
-            self.pipeline.post(Sample(self.clock(), values))
             time.sleep(self.opts.interval)
+            self._sample()
+
+    def _sample(self) -> None:
+        values = self.sampler.sample()
+        self._peak_rss = max(self._peak_rss, values.get("proc_rss_gb", 0.0))
+        child = self.child
+        if child is not None:
+            child.remember_tree()
+            values["uptime_s"] = self.clock() - child.started
+        self._reap()
+        values["restarts"] = float(self.summary.restarts)
+        self.pipeline.post(Sample(self.clock(), values))
 
     def _reap(self) -> None:
         """Reap what of the child's tree died meanwhile (not the child: `subprocess` does)."""

@@ -96,29 +96,35 @@ class Voice:
 
 class OutboxGate:
     """Delivery as the pipeline's sink, until `close`: once it returns, no alert goes into
-    the outbox any more (one being written then is written whole first)."""
+    the outbox any more (one being written then is written whole first). The alerts of a
+    block of output are handed over together, at `flush`."""
 
     def __init__(self, delivery: Delivery) -> None:
         self.delivery = delivery
         self.handed = Notified()  # alerts handed to delivery: the first ones the pipeline notified
         self._lock = threading.Lock()
         self._open = True
+        self._held: list[Decision] = []  # sent, handed over at the next `flush`
 
     def send(self, decision: Decision) -> None:
         with self._lock:
             if self._open:
                 self.handed.add(decision)
-                self.delivery.send(decision)
+                self._held.append(decision)
 
     def flush(self) -> None:
+        """Hand over what `send` took since the last call: delivery queues it in one go."""
         with self._lock:
-            if self._open:
-                self.delivery.flush()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        held, self._held = self._held, []
+        if held and self._open:
+            self.delivery.send_many(held)
 
     def close(self) -> None:
         with self._lock:
-            if self._open:
-                self.delivery.flush()  # what was handed over is in the outbox
+            self._hand_over()  # what was handed is in the outbox
             self._open = False
 
 
@@ -269,8 +275,11 @@ def build(
     rules, channels = alerting.rules, alerting.channels
     host = alerting.node or socket.gethostname()
     matcher = accelerated(rules.patterns, default_dir())
+    threading.Thread(target=matcher.warm, name="warm-up", daemon=True).start()
     engine = Engine(rules, host=host, project=channels.project, matcher=matcher)
-    lookout = Lookout(matcher, rules.silence_gap, rules.context, len(rules.signals))
+    signals = len(rules.signals)
+    rules_only = accelerated(rules.patterns[signals:], default_dir()) if signals else None
+    lookout = Lookout(matcher, rules.silence_gap, rules.context, signals, rules_only)
     outbox, trouble = (None, None) if dry_run else Outbox.open(state_dir / "outbox.sqlite")
     terminal = Terminal()
     voice = Voice(terminal)
