@@ -167,7 +167,8 @@ def test_no_secret_in_any_output_of_any_command(workdir: Path) -> None:
 
 def test_channels_list_masks_env_values_and_private_parts() -> None:
     """What Apprise's privacy form shows is masked too: a `${VAR}` value in a webhook's path,
-    an inline token in it, a header, and the abbreviated tokens (`1...r`) of Telegram."""
+    an inline token in it, a header, and the abbreviated tokens (`1...r`) of Telegram; of the
+    query, only the arguments the URL itself sets are shown."""
     text = textwrap.dedent(
         f"""\
         channels:
@@ -179,6 +180,8 @@ def test_channels_list_masks_env_values_and_private_parts() -> None:
             url: xml://127.0.0.1:9/x?+Authorization=Bearer%20xyz
           - name: telegram
             url: tgram://123456789:AAbbCCddEEffGG/12345
+          - name: quiet-telegram
+            url: tgram://123456789:AAbbCCddEEffGG/12345?silent=yes
           - name: short
             url: json://127.0.0.1:9/p/${{SHORT}}
         """
@@ -189,7 +192,9 @@ def test_channels_list_masks_env_values_and_private_parts() -> None:
     assert shown["path"] == "json://127.0.0.1:9/p/****?-key=****"
     assert shown["inline"] == "form://user:****@127.0.0.1:9/p/****"
     assert shown["header"] == "xml://127.0.0.1:9/x?+Authorization=****"
-    assert shown["telegram"].startswith("tgram://****/12345/")
+    # only the arguments the user wrote: not Apprise's nor the plugin's defaults
+    assert shown["telegram"] == "tgram://****/12345/"
+    assert shown["quiet-telegram"] == "tgram://****/12345/?silent=yes"
     assert shown["short"] == "json://127.0.0.1:9/p/****"
     error = f"HTTP 401 for /p/{INLINE_SECRET} and /p/{ENV_SECRET} with 123456789:AAbbCCddEEffGG"
     assert leaks(channels.scrub(error)) == [] and "AAbbCCddEEffGG" not in channels.scrub(error)

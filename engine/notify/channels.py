@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote
 
 import apprise
 
@@ -162,11 +162,6 @@ def _rate(text: str | None, scheme: str) -> float | None:
     return int(count) / _RATE_UNITS[unit] if int(count) > 0 else None
 
 
-# Arguments Apprise adds to every URL it prints (its defaults), beside the plugin's own.
-_INTERNAL = frozenset({"format", "overflow", "retry", "wait", "optional", "emojis", "tz"})
-_DEFAULTED = frozenset({"method", "mode", "cto", "rto", "verify", "store"})
-
-
 def _privacy(url: str) -> tuple[str | None, tuple[str, ...], str]:
     """Apprise's privacy form of `url` as a person reads it (see `shown_url`) and the URL's
     secret parts (see `engine.notify.secrets`); or None, (), and Apprise's reason for
@@ -176,22 +171,19 @@ def _privacy(url: str) -> tuple[str | None, tuple[str, ...], str]:
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         return None, (), ERRORS.last()
-    internal = _INTERNAL | _DEFAULTED | set(plugin.url_parameters(privacy=True))
     privacy = str(plugin.url(privacy=True))
-    return shown_url(privacy, url, internal), secret_parts.url_secrets(url, privacy, plugin), ""
+    return shown_url(privacy, url), secret_parts.url_secrets(url, privacy, plugin), ""
 
 
-def shown_url(privacy: str, written: str, internal: Collection[str]) -> str:
-    """`privacy` without the arguments in `internal` that `written` does not set itself
-    (`?overflow=upstream&retry=0...`: Apprise's defaults, noise to the reader), its query
-    decoded for reading."""
+def shown_url(privacy: str, written: str) -> str:
+    """`privacy` with only the query arguments that `written` sets itself, decoded for
+    reading. Apprise prints every argument with its value, its own defaults
+    (`?overflow=upstream&retry=0...`) and the plugin's (`?image=False&detect=no...`): noise
+    to a reader who wrote none of them."""
     base, _, query = privacy.partition("?")
-    given = {k for k, _ in parse_qsl(written.partition("?")[2], keep_blank_values=True)}
-    kept = [
-        f"{k}={v}"
-        for k, v in parse_qsl(query, keep_blank_values=True)
-        if k not in internal or k in given
-    ]
+    # as written: a '+' that starts a header's name (`?+Authorization=`) is not a space
+    given = {unquote(a.partition("=")[0]).lower() for a in written.partition("?")[2].split("&")}
+    kept = [f"{k}={v}" for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() in given]
     return base + ("?" + "&".join(kept) if kept else "")
 
 
