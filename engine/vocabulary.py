@@ -41,6 +41,7 @@ EVENTS: Mapping[str, tuple[str, ...]] = {
     "exit": ("code", "signal", "runtime_s", "peak_rss_gb", "requested", "last_lines"),
     "restart": ("attempt", "delay_s", "cause"),
     "gave_up": ("restarts", "within_s"),
+    "prompt_loop": ("question", "answer", "option"),
     "patched": ("fix", "library", "version", "applied"),
     "heartbeat": ("batches",),
     "exception": ("type", "message", "traceback"),

@@ -89,7 +89,7 @@ def test_a_crashed_node_restarts_unattended(tmp_path: Path) -> None:
     assert out.count("answers: hf=N model=default prg=Y") == 2  # both runs, nobody typing
     assert out.count("Found userData.json. Proceeding...") == 2
     assert "Waiting for modal userData.json" not in out
-    assert "preset rlswarm: 6 answers, keeping modal-login/temp-data/*.json" in err
+    assert "preset rlswarm: 17 answers, keeping modal-login/temp-data/*.json" in err
     assert "put back modal-login/temp-data/userData.json, kept from the last run" in err
     assert "put back modal-login/temp-data/userApiKey.json, kept from the last run" in err
     question = "push models you train in the RL swarm to the Hugging Face Hub? [y/N]"

@@ -159,12 +159,14 @@ class PresetChoice:
     off: bool = False  # --no-preset
     answers: Sequence[str] = ()  # --answer 'REGEX=>TEXT'
     keeps: Sequence[str] = ()  # --keep GLOB
+    forget: bool = False  # --forget-login
 
 
 def preset_choice(
-    preset_name: str | None, no_preset: bool, answers: Sequence[str], keeps: Sequence[str]
-) -> PresetChoice:
-    return PresetChoice(preset_name, no_preset, answers, keeps)
+    preset_name: str | None, no_preset: bool, answers: Sequence[str], keeps: Sequence[str],
+    forget_login: bool = False,
+) -> PresetChoice:  # fmt: skip
+    return PresetChoice(preset_name, no_preset, answers, keeps, forget_login)
 
 
 preset_group = option_group(
@@ -191,6 +193,11 @@ preset_group = option_group(
         multiple=True,
         metavar="GLOB",
         help="Keep these files across restarts (put back if deleted).",
+    ),
+    click.option(
+        "--forget-login",
+        is_flag=True,
+        help="Delete the kept files first (RL-Swarm's login: the launcher asks for a new one).",
     ),
 )
 
@@ -280,6 +287,7 @@ def run_command(
     opts = RunOptions(
         command=command_line,
         preset=choose_preset(command_line, preset),
+        forget_kept=preset.forget,
         restart=restart,
         grace=grace,
         interval=interval,

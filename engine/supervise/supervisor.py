@@ -46,7 +46,7 @@ from engine.supervise.sources.capture import Capture
 from engine.supervise.sources.child import Child, Terminal, child_environment, describe_status
 from engine.supervise.sources.keep import Keeper
 from engine.supervise.sources.metrics import Sampler
-from engine.supervise.sources.prompts import Answerer
+from engine.supervise.sources.prompts import Answerer, answer_option
 from engine.supervise.sources.reaper import Reaper
 from engine.supervise.stopping import Stopping
 
@@ -82,6 +82,7 @@ class RunOptions:
     dry_run: bool = False
     state_dir: Path = Path(".rlswarm")
     preset: Preset = field(default_factory=Preset)
+    forget_kept: bool = False  # --forget-login: the preset's kept files are dropped first
 
 
 @dataclass
@@ -135,9 +136,13 @@ class ChildOutput:
     `REPLY_WAIT_S`) before it is typed.
     """
 
-    def __init__(self, answers: Sequence[Answer], pipeline: Pipeline, notice: Notice) -> None:
+    def __init__(
+        self, answers: Sequence[Answer], pipeline: Pipeline, notice: Notice,
+        clock: Clock = time.time,
+    ) -> None:  # fmt: skip
         self._pipeline = pipeline
-        self._answerer = Answerer(answers, self._reply, notice)
+        self._clock = clock
+        self._answerer = Answerer(answers, self._reply, notice, self._looping)
         self._child: Child | None = None
         self._known = threading.Event()
 
@@ -154,6 +159,16 @@ class ChildOutput:
     def _reply(self, data: bytes) -> bool:
         child = self._child if self._known.wait(REPLY_WAIT_S) else None
         return child is not None and child.send_input(data)
+
+    def _looping(self, question: str, answer: Answer) -> None:
+        """A prompt keeps rejecting its answer: the `prompt_loop` event (a critical alert
+        under the shipped rules) names the question and the option that would fix it."""
+        fields: dict[str, Value] = {
+            "question": question,
+            "answer": answer.text,
+            "option": answer_option(answer),
+        }
+        self._pipeline.post(Event(self._clock(), "prompt_loop", fields))
 
 
 class Supervisor:
@@ -226,6 +241,8 @@ class Supervisor:
                 f"cannot follow processes that leave the training's tree "
                 f"({self.reaper.why_not}): only those seen every --interval are stopped"
             )
+        if self.opts.forget_kept:
+            self._forget_kept()
         restarts = Restarts(self.opts.restart)
         self._sample()  # before the first line: every alert has the host's metrics
         threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
@@ -257,6 +274,16 @@ class Supervisor:
             self.capture.close()  # process closes it when it ends)
         return self.summary
 
+    def _forget_kept(self) -> None:
+        """`--forget-login`: the kept files (RL-Swarm's login) are deleted, copies and all,
+        so the launcher asks for a new login."""
+        if self.keeper is None:
+            self.notice("--forget-login: the preset keeps no files, so there is nothing to forget")
+            return
+        gone = self.keeper.forget()
+        what = ", ".join(gone) if gone else f"nothing was kept ({', '.join(self.keeper.patterns)})"
+        self.notice(f"forgot the kept login: {what}")
+
     def _settle(self) -> None:
         """Wait (`SETTLE_S` at most, and never past a signal's deadline) for the alerts of
         what was posted so far."""
@@ -279,7 +306,7 @@ class Supervisor:
         for path in self.keeper.restore() if self.keeper else []:
             self.notice(f"put back {path}, kept from the last run")
         started = self.clock()
-        output = ChildOutput(self.opts.preset.answers, self.pipeline, self.notice)
+        output = ChildOutput(self.opts.preset.answers, self.pipeline, self.notice, self.clock)
         try:
             with self._starting:
                 child = Child(self.opts.command, env, self.terminal, output.on_chunk,

@@ -4,7 +4,8 @@ RL-Swarm's launcher deletes the login it got from the browser
 (`modal-login/temp-data/*.json`) when it exits, so an unattended restart would
 wait forever for a new login. The keeper copies matching files to
 `.rlswarm/keep/` whenever they change and restores the ones missing before
-each start.
+each start. `forget` drops them (the copies and the files themselves), so that the
+next start asks for a new login.
 """
 
 from __future__ import annotations
@@ -67,3 +68,17 @@ class Keeper:
                 continue
             restored.append(str(original.relative_to(self.root)))
         return restored
+
+    def forget(self) -> list[str]:
+        """Delete the kept copies and the matching files themselves; returns their paths
+        (relative to the root), each once."""
+        gone: set[str] = set()
+        kept = self.store.rglob("*") if self.store.is_dir() else iter(())
+        for path in sorted(p for p in kept if p.is_file()):
+            path.unlink(missing_ok=True)
+            gone.add(str(path.relative_to(self.store)))
+        for path in self._matching():
+            path.unlink(missing_ok=True)
+            gone.add(str(path.relative_to(self.root)))
+        self._seen.clear()
+        return sorted(gone)
