@@ -11,6 +11,7 @@ traceback; a `ConfigError` carries every problem found in one pass. The exceptio
     ├── RuleProblem           one problem of one key of a rule being compiled (becomes a Problem)
     ├── DoctorError           `doctor` cannot run (no interpreter to inspect)
     ├── DashboardError        the dashboard cannot listen (port taken, address not available)
+    ├── ServiceError          `service` cannot install or control the unit (no systemctl...)
     └── Declined              a fast path declines an input: the reference path takes it
         ├── Untranslatable    a regex node the hyperscan translation does not know
         └── Unsure            a YAML text that libyaml may read differently from PyYAML
@@ -108,6 +109,11 @@ class RuleProblem(RlswarmError):
 
 class DoctorError(RlswarmError):
     """A usage problem (no interpreter to inspect): a message, exit code 2."""
+
+
+class ServiceError(RlswarmError):
+    """`service` cannot do what it was asked (no such node folder, systemctl fails): a message,
+    exit code 2."""
 
 
 class DashboardError(RlswarmError):

@@ -18,6 +18,7 @@ COMMANDS = {
     "watch": "engine.cli.run:watch_command",
     "channels": "engine.cli.channels:channels_group",
     "doctor": "engine.cli.doctor:doctor_command",
+    "service": "engine.cli.service:service_group",
 }
 
 
