@@ -141,7 +141,8 @@ def test_install_uninstall_and_status_with_systemd(node: Path, tmp_path: Path) -
     assert unit.read_text() == service.systemd_unit(spec)
     assert runner.commands == [
         ["systemctl", "--user", "daemon-reload"],
-        ["systemctl", "--user", "enable", "--now", "rlswarm-rules-rl-swarm-100.service"],
+        ["systemctl", "--user", "enable", "rlswarm-rules-rl-swarm-100.service"],
+        ["systemctl", "--user", "restart", "rlswarm-rules-rl-swarm-100.service"],
         ["loginctl", "show-user", "me", "--property=Linger"],
     ]
     assert lines[0] == f"wrote {unit}"

@@ -82,7 +82,8 @@ class Manager:
     def _install_systemd(self, spec: Spec) -> list[str]:
         unit = f"{spec.name}.service"
         self._must(["systemctl", "--user", "daemon-reload"])
-        self._must(["systemctl", "--user", "enable", "--now", unit])
+        self._must(["systemctl", "--user", "enable", unit])
+        self._must(["systemctl", "--user", "restart", unit])  # an older one: the new unit
         lines = [
             f"enabled and started {unit}: `run` in {spec.workdir}, started again "
             "15 minutes after it fails",
