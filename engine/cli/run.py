@@ -210,6 +210,7 @@ def choose_preset(command: Sequence[str], choice: PresetChoice) -> Preset:
     try:
         name = None if choice.off else (choice.name or preset_mod.for_command(command))
         base = preset_mod.load(name) if name else preset_mod.Preset()
+        base = base if choice.off else preset_mod.with_local(base, Path.cwd())
         extra = []
         for item in choice.answers:
             if "=>" not in item:

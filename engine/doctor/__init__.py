@@ -5,8 +5,9 @@
 
 `collect` and `hosts` gather facts (a subprocess in the training interpreter,
 psutil, sockets, the file system); `checks` turns facts into findings and is
-pure; `render` formats the report. See docs/doctor.md. `probe_env` is run by path in the
-training's interpreter and imports nothing of engine.
+pure; `render` formats the report. `fixes` plans the safe fixes of what the checks
+found (pure) and `repair` applies them (`doctor --fix`). See docs/doctor.md. `probe_env`
+is run by path in the training's interpreter and imports nothing of engine.
 
 May import: model, errors
 """
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.doctor import collect, render
+from engine.doctor import collect, render, repair
 from engine.doctor.checks import CHECKS, evaluate
 from engine.doctor.facts import (
     DEFAULT_HOSTS,
@@ -30,6 +31,7 @@ from engine.doctor.facts import (
     Report,
     parse_host,
 )
+from engine.doctor.fixes import LOCAL_PRESET, Fix, FixOptions, parse_size, plan
 from engine.doctor.hosts import HostCheck
 from engine.errors import DoctorError
 
@@ -37,17 +39,24 @@ __all__ = [
     "CHECKS",
     "DEFAULT_HOSTS",
     "DEFAULT_TARGETS",
+    "LOCAL_PRESET",
     "DoctorError",
     "Facts",
     "Finding",
+    "Fix",
+    "FixOptions",
     "Host",
     "Options",
     "Report",
     "collect_facts",
     "evaluate",
+    "examine",
     "interpreter",
     "parse_host",
+    "parse_size",
+    "plan",
     "render",
+    "repair",
     "run",
 ]
 
@@ -115,3 +124,9 @@ def collect_facts(opts: Options) -> Facts:
 
 def run(opts: Options) -> Report:
     return evaluate(collect_facts(opts))
+
+
+def examine(opts: Options) -> tuple[Facts, Report]:
+    """The facts and the report drawn from them (`--fix` plans from the facts)."""
+    facts = collect_facts(opts)
+    return facts, evaluate(facts)

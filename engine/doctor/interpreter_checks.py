@@ -229,3 +229,22 @@ def mps_watermarks(facts: Facts) -> Iterator[Finding]:
             "instead of a clean 'MPS backend out of memory' error the Mac swaps hard or freezes",
             "unset PYTORCH_MPS_HIGH_WATERMARK_RATIO (default 1.7), or use a smaller model",
         )
+
+
+def mps_env_wanted(facts: Facts) -> dict[str, str | None]:
+    """The MPS settings that would clear the `mps-env` findings: a value to set, or None to
+    unset a variable (torch's defaults are then used)."""
+    if not _apple(facts):
+        return {}
+    torch, env = facts.python.torch, facts.env
+    wanted: dict[str, str | None] = {}
+    if torch.status == "ok" and torch.mps_available and env.get(FALLBACK) != "1":
+        wanted[FALLBACK] = "1"
+    if any(mps_watermarks(facts)):  # a ratio torch rejects, or no limit: torch's defaults
+        wanted.update({name: None for name in (HIGH, LOW) if name in env})
+    return wanted
+
+
+FALLBACK = "PYTORCH_ENABLE_MPS_FALLBACK"
+HIGH = "PYTORCH_MPS_HIGH_WATERMARK_RATIO"
+LOW = "PYTORCH_MPS_LOW_WATERMARK_RATIO"

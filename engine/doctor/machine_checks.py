@@ -102,15 +102,20 @@ def _trim_fix(facts: Facts) -> str:
     )
 
 
-def hf_cache_check(facts: Facts) -> Iterator[Finding]:
+def cache_warns(facts: Facts, size: int) -> bool:
+    """Whether a Hugging Face cache of `size` bytes is worth a warning (and trimming)."""
     disk_short = any(d.free < DISK_LOW for d in facts.disks)
+    return size >= CACHE_LARGE or (disk_short and size >= GIB)
+
+
+def hf_cache_check(facts: Facts) -> Iterator[Finding]:
     for cache in facts.hf_cache:
         if not cache.exists:
             yield Finding("hf-cache", INFO, f"no Hugging Face cache yet at {cache.path}")
             continue
         held = f"Hugging Face cache {cache.path} holds {'at least ' * (not cache.complete)}"
         held += gib(cache.size)
-        if cache.size >= CACHE_LARGE or (disk_short and cache.size >= GIB):
+        if cache_warns(facts, cache.size):
             yield Finding("hf-cache", WARNING, held, _trim_fix(facts))
         else:
             yield Finding("hf-cache", INFO, held)

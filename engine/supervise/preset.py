@@ -2,7 +2,9 @@
 
 A preset is a small YAML file (`engine/supervise/presets/NAME.yaml` for the built-in
 ones). `run` applies the `rlswarm` preset by itself when the command is
-RL-Swarm's `run_rl_swarm.sh`.
+RL-Swarm's `run_rl_swarm.sh`, and the node folder's `rlswarm-rules.preset.yaml` (`LOCAL`,
+which `doctor --fix` writes) over it. `env` holds variables `run` gives the training (None:
+removed from its environment).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from engine.packs import yamlio
 
 PRESETS = Path(__file__).resolve().parent / "presets"
 AUTO = {"run_rl_swarm.sh": "rlswarm"}
-_KEYS = {"answers", "keep", "watch"}
+_KEYS = {"answers", "keep", "watch", "env"}
+LOCAL = "rlswarm-rules.preset.yaml"
+Env = tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Preset:
     answers: tuple[Answer, ...] = ()
     keep: tuple[str, ...] = ()
     watch: tuple[str, ...] = ()
+    env: Env = ()
 
 
 @dataclass
@@ -60,6 +65,19 @@ class _Reader:
         return tuple(items)
 
 
+    def env(self, doc: yamlio.Located) -> Env:
+        items = doc.data.get("env") or {}
+        ok = isinstance(items, dict) and all(
+            (isinstance(v, (str, int, float)) and not isinstance(v, bool)) or v is None
+            for v in items.values()
+        )
+        if not ok:
+            why = "'env' maps variable names to text, or to null to remove one"
+            self.problems.append(Problem(self.path, doc.line_of(("env",)), why))
+            return ()
+        return tuple((str(k), None if v is None else str(v)) for k, v in items.items())
+
+
 def parse_answer(prompt: str, text: str, path: str = "--answer", line: int = 0) -> Answer:
     try:
         return Answer(re.compile(prompt), text)
@@ -78,11 +96,12 @@ def load(name_or_path: str) -> Preset:
     doc = yamlio.read(path)
     reader = _Reader(str(path))
     if not isinstance(doc.data, dict):
-        raise ConfigError([Problem(str(path), 1, "a preset is a mapping (answers, keep, watch)")])
+        why = "a preset is a mapping (answers, keep, watch, env)"
+        raise ConfigError([Problem(str(path), 1, why)])
     for key in set(doc.data) - _KEYS:
         line = doc.line_of((key,))
         reader.problems.append(
-            Problem(str(path), line, f"unknown key '{key}' (answers, keep, watch)")
+            Problem(str(path), line, f"unknown key '{key}' (answers, keep, watch, env)")
         )
     try:
         answers = reader.answers(doc)
@@ -90,7 +109,11 @@ def load(name_or_path: str) -> Preset:
         reader.problems.extend(exc.problems)
         answers = []
     preset = Preset(
-        path.stem, tuple(answers), reader.globs(doc, "keep"), reader.globs(doc, "watch")
+        path.stem,
+        tuple(answers),
+        reader.globs(doc, "keep"),
+        reader.globs(doc, "watch"),
+        reader.env(doc),
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -104,4 +127,34 @@ def for_command(command: Sequence[str]) -> str | None:
 
 def combine(preset: Preset, answers: Sequence[Answer], keep: Sequence[str]) -> Preset:
     """The preset with the command line's answers first (they win) and its extra keeps."""
-    return Preset(preset.name, (*answers, *preset.answers), (*preset.keep, *keep), preset.watch)
+    return Preset(
+        preset.name, (*answers, *preset.answers), (*preset.keep, *keep), preset.watch, preset.env
+    )
+
+
+def with_local(preset: Preset, folder: Path) -> Preset:
+    """`preset` with the folder's `LOCAL` preset over it (its answers first, its variables
+    winning, its kept and followed files added), when the folder has one."""
+    path = folder / LOCAL
+    if not path.is_file():
+        return preset
+    local = load(str(path))
+    name = f"{preset.name} + {LOCAL}" if preset.name else LOCAL
+    env = dict(preset.env) | dict(local.env)
+    return Preset(
+        name,
+        (*local.answers, *preset.answers),
+        (*preset.keep, *(k for k in local.keep if k not in preset.keep)),
+        (*preset.watch, *(w for w in local.watch if w not in preset.watch)),
+        tuple(env.items()),
+    )
+
+
+def child_env(preset: Preset, env: dict[str, str]) -> dict[str, str]:
+    """`env` with the preset's variables set (or removed)."""
+    for name, value in preset.env:
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env

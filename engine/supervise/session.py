@@ -84,10 +84,12 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     stopping.install()
     if opts.preset.name or opts.preset.answers:
         preset = opts.preset
+        env = ", ".join(k if v is None else f"{k}={v}" for k, v in preset.env)
         stack.notice(
             f"preset {preset.name or '(command line)'}: {len(preset.answers)} answers, "
             f"keeping {', '.join(preset.keep) or 'nothing'}, "
             f"following {', '.join(preset.watch) or 'no files'}"
+            + (f", setting {env}" if env else "")
         )
     rules, channels = alerting.rules, alerting.channels
     names = ", ".join(c.name for c in channels.channels if c.enabled)

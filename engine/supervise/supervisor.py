@@ -41,7 +41,7 @@ from engine.durations import exact_duration
 from engine.model import Action, Decision, Event, Sample, Value
 from engine.probe import PROBE_DIR
 from engine.supervise.pipeline import Notice, Pipeline
-from engine.supervise.preset import Answer, Preset
+from engine.supervise.preset import Answer, Preset, child_env
 from engine.supervise.sources.capture import Capture
 from engine.supervise.sources.child import Child, Terminal, child_environment, describe_status
 from engine.supervise.sources.keep import Keeper
@@ -300,6 +300,7 @@ class Supervisor:
     def _start(self, number: int) -> Attempt | None:
         """Put back the kept files, start the child, post `start`; None if it cannot start."""
         env = child_environment(os.environ, str(PROBE_DIR) if self.opts.patch else None)
+        env = child_env(self.opts.preset, env)
         env["RLSWARM_PROBE_SOCKET"] = self.probe_path
         self._peak_rss = 0.0
         self._stop_by = None
