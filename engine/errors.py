@@ -10,6 +10,7 @@ traceback; a `ConfigError` carries every problem found in one pass. The exceptio
     ├── TemplateError         a summary or advice text that cannot be compiled; also a ValueError
     ├── RuleProblem           one problem of one key of a rule being compiled (becomes a Problem)
     ├── DoctorError           `doctor` cannot run (no interpreter to inspect)
+    ├── FixFailed             a fix of `doctor --fix` could not be applied (the others are)
     ├── DashboardError        the dashboard cannot listen (port taken, address not available)
     ├── ServiceError          `service` cannot install or control the unit (no systemctl...)
     └── Declined              a fast path declines an input: the reference path takes it
@@ -109,6 +110,10 @@ class RuleProblem(RlswarmError):
 
 class DoctorError(RlswarmError):
     """A usage problem (no interpreter to inspect): a message, exit code 2."""
+
+
+class FixFailed(RlswarmError):
+    """A fix of `doctor --fix` could not be applied: the message says why."""
 
 
 class ServiceError(RlswarmError):

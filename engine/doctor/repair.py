@@ -17,10 +17,9 @@ import yaml
 
 from engine.doctor.facts import gib
 from engine.doctor.fixes import Fix
+from engine.errors import FixFailed
 
-
-class FixFailed(Exception):
-    """A fix could not be applied: the message says why."""
+__all__ = ["APPLIERS", "FixFailed", "apply"]
 
 
 def apply(fix: Fix) -> str:
