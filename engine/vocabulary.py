@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+GPU_DEVICES = 8
+"""NVIDIA GPUs (by NVML index) with metric names of their own (`gpu0_util_percent` ...);
+the others count only in the names across devices (`gpu_util_percent` ...)."""
+
 METRICS: Mapping[str, str] = {
     # host
     "cpu_percent": "host CPU use, percent of all cores",
@@ -30,6 +34,24 @@ METRICS: Mapping[str, str] = {
     "gpu_mem_gb": "CUDA memory allocated by the training, GB",
     "gpu_mem_percent": "CUDA memory allocated, percent of the device",
     "mps_mem_gb": "Apple MPS memory allocated by the training, GB",
+    # NVIDIA GPUs as NVML sees them (every process on the device), where there are any
+    "gpu_count": "NVIDIA GPUs NVML can read",
+    "gpu_util_percent": "the busiest GPU's utilisation, percent (below 5: every GPU idle)",
+    "gpu_mem_used_gb": "the fullest GPU's memory in use by all processes, GB",
+    "gpu_mem_used_percent": "the fullest GPU's memory in use by all processes, percent",
+    "gpu_temp_c": "the hottest GPU's temperature, degrees Celsius",
+    "proc_gpu_mem_gb": "GPU memory the supervised process tree holds on all GPUs, GB "
+    "(0 when no training runs)",
+    **{
+        f"gpu{n}_{name}": f"GPU {n}: {meaning}"
+        for n in range(GPU_DEVICES)
+        for name, meaning in (
+            ("util_percent", "utilisation, percent"),
+            ("mem_used_gb", "memory in use by all processes, GB"),
+            ("mem_used_percent", "memory in use by all processes, percent"),
+            ("temp_c", "temperature, degrees Celsius"),
+        )
+    },
     # training
     "seconds_since_activity": "seconds since the last output line, redraw or heartbeat",
     "restarts": "restarts of the training so far",

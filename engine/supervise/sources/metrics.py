@@ -1,9 +1,10 @@
 """The sampler: the fixed metric vocabulary (engine.vocabulary.METRICS) read with psutil.
 
 `Sampler.sample()` returns host numbers (CPU, memory, swap, load, the disk of
-the working directory) and, when a root pid is set, the numbers of that
-process's whole tree. Training numbers (activity, restarts, uptime) and
-accelerator memory come from the runner and the probe.
+the working directory), the NVIDIA GPUs' numbers where NVML sees any
+(`engine.supervise.sources.gpus`) and, when a root pid is set, the numbers of that
+process's whole tree. Training numbers (activity, restarts, uptime) and the memory
+torch allocates come from the runner and the probe.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from engine.supervise.sources.gpus import GpuReader, Nvml, gpu_metrics
+
 GB = 1e9
 
 
@@ -23,6 +26,7 @@ GB = 1e9
 class Sampler:
     disk_path: str = "."
     root_pid: int | None = None
+    gpus: GpuReader = field(default_factory=Nvml)  # read at every sample; a test passes its own
     _procs: dict[int, psutil.Process] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -30,8 +34,11 @@ class Sampler:
 
     def sample(self) -> dict[str, float]:
         values = self.host()
+        tree: set[int] = set()
         if self.root_pid is not None:
             values.update(self.tree(self.root_pid))
+            tree = set(self._procs)
+        values.update(gpu_metrics(self.gpus(), tree))
         return values
 
     def host(self) -> dict[str, float]:
