@@ -3,8 +3,10 @@
 Two sets of real excerpts, each a folder of `*.log` files with a `labels.yaml`:
 
 * ``dev``: the shared development corpus (../shared/corpus/rlswarm, skipped when absent);
-* ``extra``: more real excerpts from gensyn-ai/rl-swarm issues and community guides
-  (tests/corpus_extra), none of them in the development set.
+* ``extra``: more real excerpts (tests/corpus_extra), none of them in the development set:
+  from gensyn-ai/rl-swarm issues and community guides (group ``rlswarm``) and from the issue
+  threads of generic trainings: HF Trainer, accelerate, trl, torchrun, DeepSpeed, vLLM,
+  bitsandbytes, MPS (group ``generic``).
 
 Every case is replayed through `rules/` in its own log time. A failure case (`alert: true`)
 must raise at least one notification whose `category` label is the case's category, at the
@@ -14,13 +16,17 @@ labelled severity or one level off (the output says which); a healthy or harmles
 Replay carries only log lines: no samples and no process events, so the host rules and the
 rules on `exit`/`restart`/`gave_up` cannot fire here (they have pack tests in rules/tests/).
 
-`pytest tests/test_corpus.py -s` prints one line per case and a per-category table per set.
+`pytest tests/test_corpus.py -s` prints one line per case, and per set a table by category and
+one by group (a case's `group` label; the set's name where a case has none), each with the
+recall (failures caught at the right category and within one severity level) and the false
+alarms.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -169,7 +175,7 @@ def test_healthy_case_stays_below_error(corpus: str, name: str) -> None:
     _say(f"\n{corpus}/{name}: quiet at error level ({quiet})")
 
 
-COLUMNS = ("cases", "exact", "off by 1", "missed", "false alarms", "other")
+COLUMNS = ("cases", "exact", "off by 1", "missed", "recall", "false alarms", "other")
 
 
 def category_rows(corpus: str) -> dict[str, Counter[str]]:
@@ -179,10 +185,19 @@ def category_rows(corpus: str) -> dict[str, Counter[str]]:
     'other' counts firings of other categories on the failure cases (usually a second,
     generic crash alert next to the specific one).
     """
+    return _rows(corpus, lambda v: v.category)
+
+
+def group_rows(corpus: str) -> dict[str, Counter[str]]:
+    """The same counts per group of cases (`rlswarm`, `generic`)."""
+    return _rows(corpus, lambda v: str(v.case.get("group", corpus)))
+
+
+def _rows(corpus: str, key: Callable[[Verdict], str]) -> dict[str, Counter[str]]:
     rows: dict[str, Counter[str]] = {}
     for case in CORPORA[corpus].cases():
         v = verdict(corpus, case["file"])
-        row = rows.setdefault(v.category, Counter())
+        row = rows.setdefault(key(v), Counter())
         row["cases"] += 1
         if v.alert:
             how, _ = v.match()
@@ -193,16 +208,25 @@ def category_rows(corpus: str) -> dict[str, Counter[str]]:
     return rows
 
 
-def format_table(title: str, rows: dict[str, Counter[str]]) -> tuple[str, Counter[str]]:
-    width = max([len(c) for c in rows] + [len("category")]) + 2
-    lines = ["", title, "category".ljust(width) + "".join(f"{c:>13}" for c in COLUMNS)]
-    for category, row in sorted(rows.items()):
-        lines.append(category.ljust(width) + "".join(f"{row[c]:>13}" for c in COLUMNS))
+def format_table(
+    title: str, rows: dict[str, Counter[str]], by: str = "category"
+) -> tuple[str, Counter[str]]:
+    width = max([len(c) for c in rows] + [len(by)]) + 2
+    lines = ["", title, by.ljust(width) + "".join(f"{c:>13}" for c in COLUMNS)]
+    for name, row in sorted(rows.items()):
+        lines.append(name.ljust(width) + "".join(f"{_cell(row, c):>13}" for c in COLUMNS))
     total: Counter[str] = Counter()
     for row in rows.values():
         total.update(row)
-    lines.append("total".ljust(width) + "".join(f"{total[c]:>13}" for c in COLUMNS))
+    lines.append("total".ljust(width) + "".join(f"{_cell(total, c):>13}" for c in COLUMNS))
     return "\n".join(lines), total
+
+
+def _cell(row: Counter[str], column: str) -> str:
+    if column != "recall":
+        return str(row[column])
+    failures = row["exact"] + row["off by 1"] + row["missed"]
+    return f"{(row['exact'] + row['off by 1']) / failures:.0%}" if failures else "-"
 
 
 @pytest.mark.parametrize("corpus", [
@@ -214,5 +238,7 @@ def test_category_table(corpus: str) -> None:
     c = CORPORA[corpus]
     table, total = format_table(f"[{corpus}] {c.labels.parent}", category_rows(corpus))
     _say(table)
+    groups, _ = format_table(f"[{corpus}] by group", group_rows(corpus), by="group")
+    _say(groups)
     assert total["missed"] == 0
     assert total["false alarms"] == 0
