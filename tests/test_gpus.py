@@ -134,7 +134,7 @@ def standin(tmp_path: Path) -> Iterator[str]:
 
 
 def test_nvml_reads_every_device_through_the_bindings(standin: str) -> None:
-    nvml = Nvml(module=standin)
+    nvml = Nvml(module=standin, driver_present=lambda: True)
     readings = nvml()
     assert readings == [
         GpuReading(0, 88.0, 20e9, 40e9, 64.0, ((4242, 5e9), (7, 0.0))),
@@ -147,8 +147,15 @@ def test_nvml_reads_every_device_through_the_bindings(standin: str) -> None:
     assert nvml.why_not == ""
 
 
+def test_without_a_driver_the_bindings_are_not_even_imported(standin: str) -> None:
+    nvml = Nvml(module=standin, driver_present=lambda: False)
+    assert nvml() == []
+    assert nvml.why_not == "no NVIDIA driver"
+    assert standin not in sys.modules
+
+
 def test_without_the_bindings_nothing_is_read_and_nothing_raises() -> None:
-    nvml = Nvml(module="no_such_nvml_module")
+    nvml = Nvml(module="no_such_nvml_module", driver_present=lambda: True)
     assert nvml() == []
     assert nvml() == []
     assert nvml.why_not.startswith("ModuleNotFoundError")
@@ -156,10 +163,10 @@ def test_without_the_bindings_nothing_is_read_and_nothing_raises() -> None:
 
 def test_the_real_bindings_without_a_driver_read_nothing() -> None:
     pytest.importorskip("pynvml")
-    nvml = Nvml()
-    if nvml():
-        pytest.skip("an NVIDIA driver and GPU are here: the readings are real")
-    assert nvml.why_not  # e.g. "NVMLError_LibraryNotFound: NVML Shared Library Not Found"
+    for nvml in (Nvml(), Nvml(driver_present=lambda: True)):  # the check, then NVML's own
+        if nvml():
+            pytest.skip("an NVIDIA driver and GPU are here: the readings are real")
+        assert nvml.why_not  # "no NVIDIA driver", "NVMLError_LibraryNotFound: ..."
 
 
 def test_the_sampler_carries_the_injected_readings() -> None:

@@ -6,13 +6,17 @@ per device (`gpu0_util_percent` ... for the first `GPU_DEVICES` devices), across
 devices (the busiest, fullest and hottest one, so that "every GPU idle" is
 `gpu_util_percent < 5`), and the device memory the tree's own processes hold
 (`proc_gpu_mem_gb`). `Nvml` reads the devices through NVIDIA's bindings (the
-`nvidia-ml-py` package, module `pynvml`), imported the first time it is read: without
-the package, without a driver or without a GPU it reads nothing, once, and never raises.
+`nvidia-ml-py` package, module `pynvml`), imported the first time it is read and only
+where an NVIDIA driver is installed (`nvidia_driver_present`; the import costs about 5 MB):
+without the package, without a driver or without a GPU it reads nothing, once, and never
+raises.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -91,13 +95,28 @@ def _held(readings: Sequence[GpuReading], tree: Collection[int]) -> float | None
     return sum(used for procs in listed for pid, used in procs if pid in tree)
 
 
+DRIVER_FILES = ("/proc/driver/nvidia", "/dev/nvidiactl", "/usr/lib/wsl/lib/libnvidia-ml.so.1")
+"""Any of them means an NVIDIA driver on Linux (the last one under WSL2)."""
+
+
+def nvidia_driver_present() -> bool:
+    """Whether NVML can be there: on Linux one of `DRIVER_FILES` exists; Windows is always
+    tried; macOS has had no NVIDIA driver since 10.13."""
+    if sys.platform.startswith("linux"):
+        return any(os.path.exists(path) for path in DRIVER_FILES)
+    return sys.platform == "win32"
+
+
 class Nvml:
     """A `GpuReader` over NVML. The first read loads `pynvml` and initialises NVML; if that
-    fails (no package, no driver, no device) every read returns nothing. A device whose
+    fails (no driver, no package, no device) every read returns nothing. A device whose
     reading fails is left out of that read."""
 
-    def __init__(self, module: str = "pynvml") -> None:
+    def __init__(
+        self, module: str = "pynvml", driver_present: Callable[[], bool] = nvidia_driver_present
+    ) -> None:
         self.module = module
+        self.driver_present = driver_present
         self._nvml: Any = None
         self._handles: list[Any] | None = None  # None: not tried yet; []: nothing to read
         self.why_not = ""
@@ -114,6 +133,9 @@ class Nvml:
         return out
 
     def _open(self) -> list[Any]:
+        if not self.driver_present():
+            self.why_not = "no NVIDIA driver"
+            return []
         try:
             nvml = importlib.import_module(self.module)
             nvml.nvmlInit()
