@@ -27,6 +27,7 @@ CONTRACT: dict[str, set[str]] = {  # sample name -> its labels, exactly
     "rlswarm_rule_state": {"rule", "severity", "state"},
     "rlswarm_outbox_pending": {"channel"},
     "rlswarm_deliveries_total": {"channel", "result"},
+    "rlswarm_channel_broken": {"channel"},
     "rlswarm_lines_total": set(),
     "rlswarm_node_info": {"node", "project", "version"},
 }
@@ -69,6 +70,7 @@ def test_every_name_and_label_of_the_contract() -> None:
     publisher.deliveries = lambda: {
         "email": ChannelCounts(pending=2, failed=3, failing=True, last_error="x"),
         "journal": ChannelCounts(ok=7),
+        "phone": ChannelCounts(failing=True, last_error="not built: x", broken=True),
     }
     samples = scrape(publisher.publish())
     assert {name for name, _ in samples} == set(CONTRACT)
@@ -87,6 +89,8 @@ def test_every_name_and_label_of_the_contract() -> None:
     assert value(samples, "rlswarm_outbox_pending", channel="email") == 2.0
     assert value(samples, "rlswarm_deliveries_total", channel="email", result="failed") == 3.0
     assert value(samples, "rlswarm_deliveries_total", channel="journal", result="ok") == 7.0
+    assert value(samples, "rlswarm_channel_broken", channel="phone") == 1.0
+    assert value(samples, "rlswarm_channel_broken", channel="email") == 0.0
     assert value(samples, "rlswarm_node_info", node="node-a", project="proj", version="9.9") == 1
 
 

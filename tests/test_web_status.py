@@ -429,14 +429,19 @@ def test_outbox_channels_and_totals() -> None:
     counts = {
         "email": ChannelCounts(pending=2, failed=3, failing=True, last_error="timed out"),
         "journal": ChannelCounts(ok=5),
+        "phone": ChannelCounts(failing=True, last_error="not built: why", broken=True),
     }
     publisher.deliveries = lambda: counts
     view = publisher.publish()
+    email = {"name": "email", "pending": 2, "failing": True, "last_error": "timed out"}
+    journal = {"name": "journal", "pending": 0, "failing": False, "last_error": None}
+    phone = {"name": "phone", "pending": 0, "failing": True, "last_error": "not built: why"}
     assert view.state["outbox"] == {
         "pending": 2,
         "channels": [
-            {"name": "email", "pending": 2, "failing": True, "last_error": "timed out"},
-            {"name": "journal", "pending": 0, "failing": False, "last_error": None},
+            {**email, "broken": False},
+            {**journal, "broken": False},
+            {**phone, "broken": True},
         ],
     }
     assert view.deliveries == counts

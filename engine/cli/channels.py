@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import EXIT_FINDINGS, channels_option, fail, load_channels
+from engine.cli.common import (
+    EXIT_FINDINGS,
+    channels_option,
+    fail,
+    find_channels,
+    find_state,
+    load_channels,
+    state_option,
+)
 from engine.errors import ConfigError
 from engine.notify import wizard
 
@@ -20,12 +28,14 @@ def channels_group() -> None:
 
 @channels_group.command("list")
 @channels_option
-def channels_list(channels_file: Path) -> None:
+@state_option
+def channels_list(channels_file: Path | None, state_dir: Path | None) -> None:
     """Each channel in privacy form (no secrets) with its routing and queue."""
     from engine.notify.outbox import pending_in
 
-    channels = load_channels(channels_file)
-    pending, trouble = pending_in(Path(".rlswarm") / "outbox.sqlite")
+    folder = find_state(state_dir)
+    channels = load_channels(find_channels(channels_file), lenient=True, state_dir=folder)
+    pending, trouble = pending_in(folder / "outbox.sqlite")
     if trouble:
         click.echo(f"{trouble}: what is queued is not shown", err=True)
     click.echo(f"project: {channels.project}   from: {channels.path}")
@@ -37,6 +47,10 @@ def channels_list(channels_file: Path) -> None:
         click.echo(
             f"{c.name:<12} {c.privacy}  {route}{state}" + (f"  {queued} queued" if queued else "")
         )
+    for b in channels.broken:
+        click.echo(f"{b.name:<12} BROKEN: {b.why}")
+    if channels.broken:
+        sys.exit(EXIT_FINDINGS)
 
 
 def _shown(channels_file: Path, name: str, url: str) -> str:
@@ -54,19 +68,39 @@ def _shown(channels_file: Path, name: str, url: str) -> str:
 @channels_group.command("test")
 @click.argument("name", required=False)
 @channels_option
-def channels_test(name: str | None, channels_file: Path) -> None:
+@state_option
+def channels_test(name: str | None, channels_file: Path | None, state_dir: Path | None) -> None:
     """Send a real test message through each channel (or NAME) and report each result."""
     from engine.notify import delivery
 
-    channels = load_channels(channels_file)
+    found = find_channels(channels_file)
+    channels = load_channels(found, lenient=True, state_dir=find_state(state_dir))
+    click.echo(f"channels from {found.describe()}", err=True)
     chosen = [c for c in channels.channels if name in (None, c.name)]
-    if name and not chosen:
-        fail([f"no channel '{name}'; known: {', '.join(channels.names)}"])
+    broken = [b for b in channels.broken if name in (None, b.name)]
+    if name and not chosen and not broken:
+        known = ", ".join([*channels.names, *channels.broken_names])
+        fail([f"no channel '{name}'; known: {known}"])
     failed = 0
     for channel, ok, error in delivery.test_channels(channels, chosen, socket.gethostname()):
         click.echo(f"{channel.name:<12} {'ok' if ok else 'FAILED: ' + error}")
         failed += not ok
+    for b in broken:
+        click.echo(f"{b.name:<12} FAILED: not built: {b.why}")
+        failed += 1
     sys.exit(EXIT_FINDINGS if failed else 0)
+
+
+def _add_target(given: Path | None) -> Path:
+    """The file `channels add` writes: the one given (made if missing), else the one `run`
+    would use, else channels.yaml here."""
+    from engine import places
+
+    if given is not None:
+        if not given.parent.is_dir():
+            fail([f"{given}: no such folder {given.parent} (given by --channels)"])
+        return given
+    return find_channels(None).path or places.CHANNELS_FILE
 
 
 @channels_group.command("add")
@@ -89,6 +123,7 @@ def channels_add(
     channels_file: Path,
 ) -> None:
     """Add a channel: interactively, or with --service and --field for scripts."""
+    _add_target(channels_file)  # a wrong --channels fails before the questions
     interactive = service is None
     if interactive:
         for line in wizard.describe():
@@ -111,16 +146,20 @@ def channels_add(
     name = name or (click.prompt("channel name", default=chosen.id) if interactive else chosen.id)
     severity = min_severity or chosen.min_severity
     url, secrets = wizard.build_url(chosen, values)
+    target = _add_target(channels_file)
     try:
-        missing = wizard.add_channel(channels_file, name, url, severity, secrets)
+        added = wizard.add_channel(target, name, url, severity, secrets)
     except ConfigError as exc:
         from engine.authoring import report
 
         fail(report.problems_text(exc.problems))
-    shown = _shown(channels_file, name, url)
-    click.echo(f"added channel '{name}' to {channels_file} (url: {shown})")
+    shown = _shown(target, name, url)
+    click.echo(f"added channel '{name}' to {target} (url: {shown})")
+    if added.kept:
+        click.echo(f"kept the built-in channel(s) {', '.join(added.kept)} beside it")
     if secrets:
-        click.echo(f"saved {', '.join(secrets)} to {channels_file.parent / '.env'} (git-ignored)")
+        click.echo(f"saved {', '.join(secrets)} to {target.parent / '.env'} (git-ignored)")
+    missing = added.missing
     if missing:
         click.echo(
             "set these before alerts can go out (environment or .env): " + ", ".join(missing)

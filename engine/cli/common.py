@@ -26,6 +26,7 @@ from engine.errors import ConfigError, DurationError
 if TYPE_CHECKING:
     from engine.notify.channels import ChannelSet
     from engine.packs.rule import RuleSet
+    from engine.places import Found
 
 EXIT_FINDINGS = 1
 EXIT_CONFIG = 2
@@ -44,7 +45,8 @@ def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "rules",
         multiple=True,
         type=click.Path(path_type=Path),
-        help="Rule pack file or folder (repeatable). Default: rules/",
+        help="Rule pack file or folder (repeatable). Default: $RLSWARM_RULES, else rules/ "
+        "here, else ~/.config/rlswarm-rules/rules/, else the shipped packs.",
     )(func)
 
 
@@ -53,23 +55,84 @@ def channels_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "--channels",
         "channels_file",
         type=click.Path(path_type=Path),
-        default=Path("channels.yaml"),
-        show_default=True,
-        help="Where alerts go; without the file: the terminal and .rlswarm/alerts.jsonl.",
+        default=None,
+        help="Where alerts go. Default: $RLSWARM_CHANNELS, else channels.yaml here, else "
+        "~/.config/rlswarm-rules/channels.yaml, else the terminal and the journal.",
     )(func)
 
 
-def load_channels(path: Path, project: str = "") -> ChannelSet:
+def state_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--state-dir",
+        "state_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="The outbox, the journal, captured output, kept files. Default: "
+        "$RLSWARM_STATE_DIR, else .rlswarm/ here.",
+    )(func)
+
+
+def found_or_fail(find: Callable[[], Found]) -> Found:
+    """`find()` (an `engine.places` search), or exit 2 with its problems."""
+    from engine.authoring import report
+
+    try:
+        return find()
+    except ConfigError as exc:
+        fail(report.problems_text(exc.problems))
+
+
+def find_rules(given: Sequence[Path]) -> Found:
+    from engine import places
+
+    return found_or_fail(lambda: places.rules(given))
+
+
+def find_channels(given: Path | None) -> Found:
+    from engine import places
+
+    return found_or_fail(lambda: places.channels(given))
+
+
+def find_state(given: Path | None) -> Path:
+    from engine import places
+
+    found = places.state_dir(given).path
+    assert found is not None
+    return found
+
+
+def load_channels(
+    found: Found, project: str = "", lenient: bool = False, state_dir: Path | None = None
+) -> ChannelSet:
+    """The channels `found` names; exit 2 with every problem when the file cannot be used
+    (with `lenient`, only when it cannot be read as a whole: see `engine.notify.channels`)."""
     from engine.authoring import report
     from engine.notify import channels as channelconf
 
+    journal = (state_dir or Path(".rlswarm")) / "alerts.jsonl"
     try:
-        channels = channelconf.load(path, project)
+        channels = channelconf.load(found.path, project, lenient, journal)
     except ConfigError as exc:
-        fail([*report.problems_text(exc.problems), "fix channels.yaml (see: rlswarm-rules lint)"])
+        fail([*report.problems_text(exc.problems), f"fix {found.path} (see: rlswarm-rules lint)"])
     for line in report.problems_text(channels.warnings):  # a .env others may read...
         click.echo(line, err=True)
+    if channels.path == channelconf.BUILTIN_PATH:
+        channels.path = found.describe()
     return channels
+
+
+def broken_lines(channels: ChannelSet) -> list[str]:
+    """What to say, loudly, about each channel that could not be built."""
+    from engine.authoring import report
+
+    if not channels.broken:
+        return []
+    names = ", ".join(channels.broken_names)
+    lines = [f"BROKEN CHANNEL(S): {names}: no alert goes there until fixed:"]
+    for broken in channels.broken:
+        lines += ["  " + line for line in report.problems_text(list(broken.problems))]
+    return lines
 
 
 def load_rules(paths: Sequence[Path]) -> RuleSet:
@@ -80,6 +143,16 @@ def load_rules(paths: Sequence[Path]) -> RuleSet:
         return packs.load_strict(paths)
     except ConfigError as exc:
         fail([*report.problems_text(exc.problems), "fix the rule packs (see: rlswarm-rules lint)"])
+
+
+def origin_line(rules: Found, rule_set: RuleSet, channels: ChannelSet, found: Found) -> str:
+    """`rules: 3 packs from rules/ (working folder); channels: console, journal from ...`."""
+    packs = len(rule_set.files)
+    names = ", ".join(c.name for c in channels.channels if c.enabled) or "none"
+    return (
+        f"rules: {packs} pack{'s' if packs != 1 else ''} from {rules.describe()}; "
+        f"channels: {names} from {found.describe()}"
+    )
 
 
 def seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.common import EXIT_FINDINGS, fail, load_rules, rules_option
+from engine.cli.common import (
+    EXIT_FINDINGS,
+    fail,
+    find_channels,
+    find_rules,
+    load_rules,
+    rules_option,
+)
 
 if TYPE_CHECKING:
     from engine.authoring.replay import Progress
@@ -24,19 +31,31 @@ if TYPE_CHECKING:
     "--channels",
     "channels_file",
     type=click.Path(path_type=Path),
-    default=Path("channels.yaml"),
-    show_default=True,
-    help="Channels file whose names rules may use.",
+    default=None,
+    help="Channels file to check, whose names rules may use (default: the one `run` "
+    "would use: $RLSWARM_CHANNELS, channels.yaml here, ~/.config/rlswarm-rules/).",
+)
+@click.option(
+    "--no-channels",
+    is_flag=True,
+    help="Check the rule packs alone: no channels file, nor the channel names rules use.",
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def lint_command(paths: tuple[Path, ...], channels_file: Path, strict: bool, fmt: str) -> None:
-    """Check rule packs and channels.yaml: schema, regexes, expressions, templates, names,
-    every rule's examples, and every channel URL (through Apprise)."""
+def lint_command(
+    paths: tuple[Path, ...], channels_file: Path | None, no_channels: bool, strict: bool, fmt: str
+) -> None:
+    """Check rule packs (PATHS, default: those `run` would load) and the channels file:
+    schema, regexes, expressions, templates, names, every rule's examples, and every
+    channel URL (through Apprise)."""
     from engine.authoring import lint as lint_mod
     from engine.authoring import report
 
-    result = lint_mod.lint(list(paths), channels_file)
+    if no_channels and channels_file is not None:
+        fail(["--no-channels and --channels: give one of them"])
+    found = None if no_channels else find_channels(channels_file)
+    pack_paths = list(paths) or list(find_rules(()).paths)
+    result = lint_mod.lint(pack_paths, found.path if found else None, check_names=not no_channels)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -55,7 +74,7 @@ def test_command(paths: tuple[Path, ...]) -> None:
     """Run rule-pack tests (*.test.yaml, or tests/*.yaml in a pack folder)."""
     from engine.authoring import packtest, report
 
-    result = packtest.run(list(paths))
+    result = packtest.run(list(paths) or list(find_rules(()).paths))
     if result.problems:
         fail(report.problems_text(result.problems))
     for line in report.test_report_lines(result):
@@ -116,7 +135,7 @@ def replay_command(
     missing = [f for f in logs if f != "-" and not Path(f).is_file()]
     if missing:
         fail([f"{f}: no such file" for f in missing])
-    rule_set = load_rules(rules)
+    rule_set = load_rules(find_rules(rules).paths)
     started = time.perf_counter()
     progress = _progress_bar(logs)
     try:

@@ -12,13 +12,19 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine.cli.common import (
+    broken_lines,
     channels_option,
     fail,
+    find_channels,
+    find_rules,
+    find_state,
     load_channels,
     load_rules,
     option_group,
+    origin_line,
     rules_option,
     seconds,
+    state_option,
 )
 from engine.errors import ConfigError
 from engine.web.dashboard import (
@@ -33,6 +39,7 @@ from engine.web.dashboard import (
 
 if TYPE_CHECKING:
     from engine.packs.rule import RuleSet
+    from engine.places import Found
     from engine.supervise.preset import Preset
     from engine.supervise.supervisor import RestartPolicy
     from engine.supervise.wiring import Alerting
@@ -102,19 +109,48 @@ def node_name(node: str) -> str:
     return node.strip() or socket.gethostname()
 
 
+@dataclass(frozen=True)
+class Sources:
+    """Where `run` and `watch` take their rules, channels and state from (see engine.places)."""
+
+    rules: Found
+    channels: Found
+    state_dir: Path
+    strict_channels: bool = False  # a channel that cannot be built stops the command
+
+
+def sources(
+    rules: Sequence[Path], channels_file: Path | None, state_dir: Path | None, strict: bool
+) -> Sources:
+    """Each found by the search order, or exit 2 for a path given that does not exist."""
+    return Sources(find_rules(rules), find_channels(channels_file), find_state(state_dir), strict)
+
+
 def alerting(
     rules: RuleSet,
-    channels_file: Path,
+    where: Sources,
     project: str,
     node: str,
     dashboard: DashboardOptions,
     verbose: bool = False,
 ) -> Alerting:
-    """What `run` and `watch` hand the session alike (the channels are loaded here)."""
+    """What `run` and `watch` hand the session alike (the channels are loaded here: a
+    channel that cannot be built is left out and said loudly, unless --strict-channels)."""
     from engine.supervise.wiring import Alerting
 
-    channels = load_channels(channels_file, project)
-    return Alerting(rules, channels, node_name(node), dashboard, verbose)
+    strict = where.strict_channels
+    channels = load_channels(where.channels, project, not strict, where.state_dir)
+    said = (origin_line(where.rules, rules, channels, where.channels), *broken_lines(channels))
+    return Alerting(rules, channels, node_name(node), dashboard, verbose, said)
+
+
+def strict_channels_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--strict-channels",
+        is_flag=True,
+        help="Refuse to start when a channel cannot be built (default: start without it "
+        "and say so on the terminal, through the other channels, the dashboard, /metrics).",
+    )(func)
 
 
 def restart_policy(restart: str, max_restarts: int, within: float, backoff: float) -> RestartPolicy:
@@ -252,6 +288,8 @@ def choose_preset(command: Sequence[str], choice: PresetChoice) -> Preset:
     help="Make the built-in demo misbehave (only without COMMAND).",
 )
 @channels_option
+@strict_channels_option
+@state_option
 @click.option(
     "--project",
     default="",
@@ -270,7 +308,9 @@ def run_command(
     preset: PresetChoice,
     dry_run: bool,
     demo_fault: str | None,
-    channels_file: Path,
+    channels_file: Path | None,
+    strict_channels: bool,
+    state_dir: Path | None,
     project: str,
     verbose: bool,
     node: str,
@@ -283,7 +323,8 @@ def run_command(
     demo = not command
     if demo_fault and not demo:
         fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
-    rule_set = load_rules(app.rule_paths(rules, demo))
+    where = sources(rules, channels_file, state_dir, strict_channels)
+    rule_set = load_rules(app.rule_paths(where.rules.paths, demo))
     command_line = list(command) or app.demo_command(demo_fault)
     opts = RunOptions(
         command=command_line,
@@ -295,8 +336,9 @@ def run_command(
         watch=list(watch_files),
         patch=not no_patch,
         dry_run=dry_run,
+        state_dir=where.state_dir,
     )
-    shared = alerting(rule_set, channels_file, project, node, dashboard, verbose)
+    shared = alerting(rule_set, where, project, node, dashboard, verbose)
     sys.exit(app.run(shared, opts))
 
 
@@ -312,6 +354,8 @@ def run_command(
 )
 @click.option("--dry-run", is_flag=True, help="Evaluate and print; send nothing.")
 @channels_option
+@strict_channels_option
+@state_option
 @click.option("--project", default="", help="Name shown in alerts.")
 @node_and_dashboard
 def watch_command(
@@ -319,7 +363,9 @@ def watch_command(
     rules: tuple[Path, ...],
     interval: float,
     dry_run: bool,
-    channels_file: Path,
+    channels_file: Path | None,
+    strict_channels: bool,
+    state_dir: Path | None,
     project: str,
     node: str,
     dashboard: DashboardOptions,
@@ -327,5 +373,7 @@ def watch_command(
     """Follow log files written by a process started elsewhere, from their end."""
     from engine.supervise import session as app
 
-    shared = alerting(load_rules(rules), channels_file, project, node, dashboard)
-    sys.exit(app.watch(shared, app.WatchOptions(files, interval, dry_run)))
+    where = sources(rules, channels_file, state_dir, strict_channels)
+    shared = alerting(load_rules(where.rules.paths), where, project, node, dashboard)
+    options = app.WatchOptions(files, interval, dry_run, where.state_dir)
+    sys.exit(app.watch(shared, options))

@@ -1,9 +1,15 @@
 """`channels.yaml`: named Apprise URLs with routing, validated and resolved.
 
 `parse(doc, env)` checks the document against the schema, fills `${NAME}`
-references (values are percent-encoded, so any character is safe in a URL),
+references (values are percent-encoded, so any character is safe in a URL; a
+reference that is the whole URL is the URL itself, as written in the variable),
 and asks Apprise whether it understands each URL. Every problem is located
 as `channels.yaml:line: channel 'name': ...`; secrets never appear in one.
+
+A channel that cannot be built (a variable not set, a URL Apprise refuses) makes
+the whole file an error for `lint` and `--strict-channels`; `run`, `watch` and
+`channels list|test` load it leniently (`lenient=True`): that channel is left out
+and listed in `ChannelSet.broken` with its problems, and the others work.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from engine.packs import schemacheck, yamlio
 from engine.packs.yamlio import Located
 
 DEFAULT_FILE = Path("channels.yaml")
+WHOLE_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_MAX_AGE = 24 * 3600.0
 DEFAULT_RETRY = 5.0
 _RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -105,12 +112,29 @@ class Channel:
     emoji: bool = True
 
 
+@dataclass(frozen=True)
+class Broken:
+    """A channel of the file that could not be built, and why (located problems)."""
+
+    name: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def why(self) -> str:
+        return "; ".join(p.message.removeprefix(f"channel '{self.name}': ") for p in self.problems)
+
+
 @dataclass
 class ChannelSet:
     project: str
     channels: list[Channel] = field(default_factory=list)
     path: str = str(DEFAULT_FILE)
     warnings: list[Problem] = field(default_factory=list)  # what to say, though it loaded
+    broken: list[Broken] = field(default_factory=list)  # left out (a lenient load only)
+
+    @property
+    def broken_names(self) -> list[str]:
+        return [b.name for b in self.broken]
 
     def get(self, name: str) -> Channel | None:
         return next((c for c in self.channels if c.name == name), None)
@@ -136,15 +160,16 @@ class ChannelSet:
         return secret_parts.scrub_value(value, secrets)
 
 
-def default_channels(project: str = "") -> ChannelSet:
+DEFAULT_JOURNAL = Path(".rlswarm") / "alerts.jsonl"
+BUILTIN_PATH = "built-in defaults (no channels.yaml)"
+
+
+def default_channels(project: str = "", journal: Path = DEFAULT_JOURNAL) -> ChannelSet:
     """What `run` uses without a channels.yaml: the terminal and the JSONL journal."""
     return ChannelSet(
         project or socket.gethostname(),
-        [
-            _builtin("console", "console://"),
-            _builtin("journal", "jsonl://.rlswarm/alerts.jsonl"),
-        ],
-        path="built-in defaults (no channels.yaml)",
+        [_builtin("console", "console://"), _builtin("journal", f"jsonl://{journal}")],
+        path=BUILTIN_PATH,
     )
 
 
@@ -198,8 +223,11 @@ def _channel(
     where = ("channels", i)
     name = str(raw["name"])
     written = str(raw["url"])
-    encoded = {k: quote(v, safe="") for k, v in env.items()}
-    url, missing = substitute(written, encoded)
+    whole = WHOLE_REFERENCE.fullmatch(written.strip())
+    if whole and whole.group(1) in env:  # `url: ${HOOK_URL}`: the variable holds the URL
+        url, missing = env[whole.group(1)].strip(), list[str]()
+    else:
+        url, missing = substitute(written, {k: quote(v, safe="") for k, v in env.items()})
     line = doc.line_of((*where, "url"))
 
     def problem(message: str, key: str = "url") -> ConfigError:
@@ -269,9 +297,13 @@ def apprise_schemes() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def parse(doc: Located, env: Mapping[str, str], dotenv: EnvFile | None = None) -> ChannelSet:
+def parse(
+    doc: Located, env: Mapping[str, str], dotenv: EnvFile | None = None, lenient: bool = False
+) -> ChannelSet:
     """Validate and resolve a parsed channels file; ConfigError lists every problem. `dotenv`
-    (the `.env` the values partly came from) explains a variable that is not set."""
+    (the `.env` the values partly came from) explains a variable that is not set. With
+    `lenient`, a channel that cannot be built is left out and listed in `broken` instead
+    (what is wrong with the file as a whole is still an error)."""
     found = schemacheck.validate(doc, "channels")
     problems = [p for _, p in found]
     if problems or not isinstance(doc.data, dict):
@@ -285,7 +317,10 @@ def parse(doc: Located, env: Mapping[str, str], dotenv: EnvFile | None = None) -
         try:
             result.channels.append(_channel(doc, i, raw, env, doc.data, dotenv))
         except ConfigError as exc:
-            problems.extend(exc.problems)
+            if lenient:
+                result.broken.append(Broken(str(raw["name"]), tuple(exc.problems)))
+            else:
+                problems.extend(exc.problems)
     problems.extend(_check_fallbacks(doc, result))
     if problems:
         raise ConfigError(problems)
@@ -357,18 +392,24 @@ def environment(path: Path, base: Mapping[str, str] | None = None) -> dict[str, 
     return {**load_env(path.parent / ".env").values, **(os.environ if base is None else base)}
 
 
-def load(path: Path = DEFAULT_FILE, project: str = "") -> ChannelSet:
-    """The channels in `path`, or the built-in terminal + journal when it does not exist.
+def load(
+    path: Path | None = DEFAULT_FILE,
+    project: str = "",
+    lenient: bool = False,
+    journal: Path = DEFAULT_JOURNAL,
+) -> ChannelSet:
+    """The channels in `path`, or the built-in terminal + journal (written to `journal`)
+    when it is None or does not exist; `lenient`: see `parse`.
 
     What is wrong with the `.env` beside it (a line that is not UTF-8, a directory, a mode
     that lets others read it) is in the result's `warnings`, or with the errors of a
     ConfigError."""
-    if not path.exists():
-        return default_channels(project)
+    if path is None or not path.exists():
+        return default_channels(project, journal)
     dotenv = load_env(path.parent / ".env")
     env = {**dotenv.values, **os.environ}
     try:
-        channels = parse(yamlio.read(path), env, dotenv)
+        channels = parse(yamlio.read(path), env, dotenv, lenient)
     except ConfigError as exc:
         raise ConfigError([*exc.problems, *dotenv.problems]) from None
     channels.warnings.extend(dotenv.problems)

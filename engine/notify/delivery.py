@@ -63,7 +63,10 @@ def send_via(
 
 
 def route(channels: ChannelSet, severity: Severity, named: Sequence[str]) -> list[Channel]:
-    """The channels an alert goes to: enabled, severe enough, named by the rule if it names any."""
+    """The channels an alert goes to: enabled, severe enough, named by the rule if it names any
+    (if every channel it names is broken, not built, as if it named none: not lost)."""
+    if named and all(n in channels.broken_names for n in named):
+        named = ()
     return [
         c
         for c in channels.channels
@@ -80,6 +83,7 @@ class ChannelCounts:
     failed: int = 0  # failed attempts, each alert of a failed message counted once per attempt
     failing: bool = False
     last_error: str | None = None  # scrubbed; kept while the channel is failing
+    broken: bool = False  # could not be built (channels.yaml): nothing goes to it this run
 
 
 class Sender:
@@ -242,6 +246,9 @@ class Delivery:
         self.draining = threading.Event()  # `stop` gives the senders their last chance
         self.senders = {c.name: Sender(c, self) for c in channels.channels if c.enabled}
         self._counts = {name: ChannelCounts(outbox.pending(name)) for name in self.senders}
+        for b in channels.broken:  # shown on the dashboard and in /metrics as they are
+            why = f"not built: {b.why}"
+            self._counts[b.name] = ChannelCounts(outbox.pending(b.name), 0, 0, True, why, True)
         self._counts_lock = threading.Lock()
         outbox.on_fallback = self._outbox_failed
 
@@ -389,6 +396,28 @@ class Delivery:
             sender.thread.start()
         if self.outbox.trouble is not None:  # opened in memory: the terminal was told
             self._tell_outbox_trouble(self.outbox.trouble)
+        self._tell_broken()
+
+    def _tell_broken(self) -> None:
+        """An alert to every working channel for each channel that could not be built."""
+        now = self.clock()
+        working = [c.name for c in self.channels.channels if c.enabled]
+        for broken in self.channels.broken:
+            record = notice_record(
+                f"channel-broken-{broken.name}-{int(now)}",
+                "channel-broken",
+                "error",
+                now,
+                f"channel '{broken.name}' is broken: no alert goes to it until it is fixed",
+                f"{broken.why}. Fix it in {self.channels.path}, check it with "
+                f"`rlswarm-rules channels test {broken.name}`, and restart.",
+                self.host,
+                self.channels.project,
+                group=broken.name,
+                labels={"category": "delivery"},
+            )
+            if working:
+                self.enqueue(record, working)  # the problems never hold a secret
 
     def stop(self, drain: float = 10.0) -> int:
         """Give the senders up to `drain` seconds for what is due; returns how many alerts

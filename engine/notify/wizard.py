@@ -18,7 +18,16 @@ from urllib.parse import quote
 from engine.errors import ConfigError, Problem
 from engine.notify.envfile import load_env, references
 
-MODELINE = "# yaml-language-server: $schema=engine/schema/channels.schema.json\n"
+SCHEMA = Path(__file__).resolve().parents[1] / "schema" / "channels.schema.json"
+BUILT_IN = (("console", "console://"), ("journal", "jsonl://.rlswarm/alerts.jsonl"))
+
+
+def modeline(path: Path) -> str:
+    """The line that lets an editor validate the channels file at `path`: the `schema/` copy
+    beside it (`rlswarm-rules init` makes one), else the package's own schema file."""
+    local = path.parent / "schema" / SCHEMA.name
+    target = f"schema/{SCHEMA.name}" if local.is_file() else SCHEMA.as_posix()
+    return f"# yaml-language-server: $schema={target}\n"
 
 
 @dataclass(frozen=True)
@@ -130,9 +139,17 @@ def entry_text(name: str, url: str, min_severity: str) -> str:
     return f"  - name: {name}\n    url: '{url}'\n    min_severity: {min_severity}\n"
 
 
+@dataclass(frozen=True)
+class Added:
+    missing: list[str]  # variables the URL needs that are not set yet
+    kept: list[str]  # built-in channels written too, so that adding one loses none
+
+
 def add_channel(path: Path, name: str, url: str, min_severity: str,
-                secrets: Mapping[str, str]) -> list[str]:  # fmt: skip
-    """Append the channel (and secrets to .env); returns the variables still to be set."""
+                secrets: Mapping[str, str]) -> Added:  # fmt: skip
+    """Append the channel (and secrets to .env). A new file starts with the built-in
+    terminal and journal channels (what `run` used without it); a file without a terminal
+    channel gets one too: adding a channel never takes the terminal's alerts away."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise ConfigError([Problem(str(path), 0, f"channel name '{name}' must be lowercase "
                                    "letters, digits, '-' or '_'")])  # fmt: skip
@@ -140,26 +157,37 @@ def add_channel(path: Path, name: str, url: str, min_severity: str,
     from engine.packs import yamlio
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""
+    entries: list[Mapping[str, object]] = []
     if text:
         existing = yamlio.parse(text, str(path)).data or {}
-        if name in [c.get("name") for c in existing.get("channels") or []]:
-            raise ConfigError([Problem(str(path), 0, f"a channel named '{name}' exists already")])
+        entries = [c for c in existing.get("channels") or [] if isinstance(c, dict)]
         if list(existing)[-1:] != ["channels"]:
             raise ConfigError([Problem(str(path), 0, "'channels:' must be the last section to "
                                        "append to; add the entry by hand")])  # fmt: skip
     else:
-        text = MODELINE + "channels:\n"
+        text = modeline(path) + "channels:\n"
+    names = [str(c.get("name")) for c in entries]
+    if name in names:
+        raise ConfigError([Problem(str(path), 0, f"a channel named '{name}' exists already")])
+    urls = [str(c.get("url", "")) for c in entries] + [url]
+    if not entries:  # what `run` used without the file: kept, beside the new channel
+        kept = [(n, u) for n, u in BUILT_IN if n != name and u not in urls]
+    elif not any(u.startswith("console://") for u in urls):
+        kept = [("terminal" if "console" in names else "console", "console://")]
+    else:
+        kept = []
     dotenv = load_env(path.parent / ".env")
     if secrets and dotenv.unreadable:
         why = f"cannot save the secrets here: {dotenv.unreadable}; make it a file or remove it"
         raise ConfigError([Problem(str(dotenv.path), 0, why)])
     if not text.endswith("\n"):
         text += "\n"
+    text += "".join(f"  - name: {n}\n    url: '{u}'\n" for n, u in kept)
     path.write_text(text + entry_text(name, url, min_severity), encoding="utf-8")
     if secrets:
         _save_env(path.parent / ".env", secrets)
     env = channelconf.environment(path)
-    return [v for v in references(url) if v not in env]
+    return Added([v for v in references(url) if v not in env], [n for n, _ in kept])
 
 
 def _save_env(path: Path, values: Mapping[str, str]) -> None:

@@ -8,5 +8,5 @@ regexes by `regexcheck`, conditions by `expr`, texts by `template`) into the typ
 rules of `rule`, and finding pack files on disk (`loader`). Only `loader` and the
 `read` functions of `yamlio` touch the file system; the rest parses strings.
 
-May import: model, errors, vocabulary, durations
+May import: model, errors, vocabulary, durations, places
 """

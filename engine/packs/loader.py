@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from engine import places
 from engine.errors import ConfigError, Problem
 from engine.packs import yamlio
 from engine.packs.compile import MAX_RULES, Compiled, compile_packs
@@ -12,16 +13,14 @@ from engine.packs.rule import RuleSet
 
 PACK_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
-DEFAULT_RULES = Path("rules")
-SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
+DEFAULT_RULES = places.RULES_DIR
 MAX_PACKS_BYTES = 4 * 2**20  # all packs loaded at once
 
 
 def default_paths() -> list[Path]:
-    """`rules/` in the working directory, else the packs shipped with this checkout."""
-    if DEFAULT_RULES.exists() or not SHIPPED_RULES.is_dir():
-        return [DEFAULT_RULES]
-    return [SHIPPED_RULES]
+    """The packs found by the search order of `engine.places.rules` (ConfigError when
+    `$RLSWARM_RULES` names a path that does not exist)."""
+    return list(places.rules().paths)
 
 
 def _is_test(path: Path) -> bool:
@@ -63,7 +62,10 @@ def test_files(paths: Iterable[Path]) -> list[Path]:
 def load(paths: Sequence[Path]) -> Compiled:
     """Read and compile the packs under `paths`; every problem is in the result, file by file
     (in load order) and in line order within a file."""
-    files, problems = pack_files(paths or default_paths())
+    try:
+        files, problems = pack_files(paths or default_paths())
+    except ConfigError as exc:
+        files, problems = [], list(exc.problems)
     docs = []
     total = 0
     for file in files:

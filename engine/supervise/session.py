@@ -93,6 +93,8 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
         )
     rules, channels = alerting.rules, alerting.channels
     names = ", ".join(c.name for c in channels.channels if c.enabled)
+    for line in alerting.said:
+        stack.notice(line)
     stack.notice(
         f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"
     )
@@ -168,6 +170,8 @@ def watch(alerting: Alerting, opts: WatchOptions) -> int:
     tailer = Tailer(opts.files, stack.pipeline.post_chunk, time.time)
     tailer.start()
     sampler = Sampler(disk_path=os.getcwd())
+    for line in alerting.said:
+        stack.notice(line)
     stack.notice(
         f"{len(alerting.rules.enabled)} rules loaded; watching {', '.join(opts.files)} "
         "(Ctrl-C stops)"

@@ -66,6 +66,7 @@ class Alerting:
     node: str = ""  # this node's name in alerts, the dashboard and /metrics ("": host name)
     dashboard: DashboardOptions = NO_DASHBOARD
     verbose: bool = False  # decisions that send nothing are noticed too
+    said: tuple[str, ...] = ()  # said first at start: where rules and channels came from...
 
 
 def _is_tty(fd: int) -> bool:

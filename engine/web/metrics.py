@@ -112,9 +112,17 @@ def _delivery(view: View) -> Iterator[Metric]:
         "alerts delivered (ok) or attempts failed",
         labels=["channel", "result"],
     )
+    broken = GaugeMetricFamily(
+        "rlswarm_channel_broken",
+        "1 for a channel of channels.yaml that could not be built (nothing goes to it), "
+        "else 0; the reason is on the dashboard and in the start-up notice",
+        labels=["channel"],
+    )
     for channel, counts in sorted(view.deliveries.items()):
         pending.add_metric([channel], counts.pending)
         done.add_metric([channel, "ok"], counts.ok)
         done.add_metric([channel, "failed"], counts.failed)
+        broken.add_metric([channel], 1 if counts.broken else 0)
     yield pending
     yield done
+    yield broken

@@ -224,7 +224,13 @@ class Status:
 
     def outbox_dict(self) -> dict[str, Any]:
         channels = [
-            {"name": name, "pending": c.pending, "failing": c.failing, "last_error": c.last_error}
+            {
+                "name": name,
+                "pending": c.pending,
+                "failing": c.failing,
+                "broken": c.broken,
+                "last_error": c.last_error,
+            }
             for name, c in self._outbox.items()
         ]
         return {"pending": sum(c["pending"] for c in channels), "channels": channels}

@@ -156,10 +156,10 @@
     $("outbox-summary").textContent = waiting + (failing ? " " + failing + " channel" + (failing === 1 ? "" : "s") + " failing." : "");
     $("outbox-summary").className = pending || failing ? "warn" : "empty";
     const items = channels.map(function (c) {
-      return h("li", { "data-channel": c.name, "data-failing": String(!!c.failing) },
+      return h("li", { "data-channel": c.name, "data-failing": String(!!c.failing), "data-broken": String(!!c.broken) },
         h("div", { class: "channel-head" },
           h("span", { class: "mono" }, c.name),
-          chip("delivery", c.failing ? "failing" : "ok"),
+          chip("delivery", c.broken ? "broken" : c.failing ? "failing" : "ok"),
           h("span", { class: "muted" }, (c.pending || 0) + " pending")),
         c.last_error ? h("p", { class: "error mono small" }, c.last_error) : null);
     });
