@@ -13,6 +13,7 @@ setup(
     package_dir={"engine.rules": "rules"},
     package_data={
         "engine": ["py.typed", "schema/*.json", "demo/*.yaml", "supervise/presets/*.yaml",
+                   "templates/*.yaml",
                    "web/static/*", "web/static/**/*"],
         "engine.rules": ["*.yaml"],
         "engine.rules.tests": ["*.yaml"],

@@ -166,6 +166,19 @@ def test_replay_reads_gzip_and_stdin(pack: Path, tmp_path: Path) -> None:
     assert len(out.splitlines()) == 1
 
 
+def test_replay_unpacks_gzip_on_stdin(pack: Path, tmp_path: Path) -> None:
+    """`gzip -c run.log | replay -`, through a real pipe."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "replay", "--rules", str(pack), "--format", "jsonl", "-"],
+        input=gzip.compress(b"boom 1\nboom 2\n"),
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(x)["line_no"] for x in proc.stdout.splitlines()] == [1]
+    assert b"2 lines" in proc.stderr
+
+
 def test_replay_text_has_summary_table(pack: Path, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     log.write_text("boom 1\nboom 2\nboom 3\n")

@@ -2,6 +2,6 @@
 
 Commands parse options, call one library function and map its result to an exit code.
 
-May import: model, errors, vocabulary, durations, places, packs, match, core, logs, authoring,
-    notify, supervise, web, doctor, probe, demo, service
+May import: model, errors, vocabulary, durations, places, nodeinit, packs, match, core, logs,
+    authoring, notify, supervise, web, doctor, probe, demo, service
 """

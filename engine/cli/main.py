@@ -19,6 +19,7 @@ COMMANDS = {
     "channels": "engine.cli.channels:channels_group",
     "doctor": "engine.cli.doctor:doctor_command",
     "service": "engine.cli.service:service_group",
+    "init": "engine.cli.init:init_command",
 }
 
 

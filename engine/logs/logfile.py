@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 from collections.abc import Callable
 from typing import BinaryIO
@@ -14,10 +15,9 @@ Progress = Callable[[int], None]
 
 
 def open_log(name: str) -> BinaryIO:
-    """A binary stream of the log: `-` is stdin, gzip files (by their magic) are unpacked."""
-    if name == STDIN:
-        return sys.stdin.buffer
-    raw = open(name, "rb")  # noqa: SIM115 - the caller closes it
-    if raw.peek(2)[:2] == b"\x1f\x8b":
+    """A binary stream of the log: `-` is stdin; gzip (by its magic, a file's or stdin's:
+    `gzip -c x.log | replay -`) is unpacked."""
+    raw: BinaryIO = sys.stdin.buffer if name == STDIN else open(name, "rb")  # noqa: SIM115
+    if isinstance(raw, io.BufferedReader) and raw.peek(2)[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     return raw

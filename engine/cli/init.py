@@ -1,0 +1,39 @@
+"""`init [DIR]`: set up a node folder (rules, channels, .env, schemas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from engine.cli.common import fail
+
+
+@click.command("init")
+@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite the packs, schemas and channels.yaml.")
+def init_command(folder: Path | None, force: bool) -> None:
+    """Set up a node folder (DIR, default: here): rules/ with the shipped packs to read and
+    change, channels.yaml, .env (mode 600, git-ignored) and the schemas editors use."""
+    from engine import nodeinit
+
+    target = folder or Path()
+    here = target.resolve() == Path.cwd().resolve()
+    try:
+        report = nodeinit.init(target, force)
+    except OSError as exc:
+        fail([f"{target}: cannot set up the folder: {exc.strerror or exc}"])
+    for name in report.written:
+        click.echo(f"wrote {target / name}")
+    if report.kept:
+        click.echo(
+            f"kept as they were: {', '.join(report.kept)} (--force overwrites the packs, "
+            "the schemas and channels.yaml, never .env)"
+        )
+    shown, cd = ("this folder", "") if here else (str(target), f"cd {target} && ")
+    click.echo(
+        f"{shown} is ready. Next: {cd}rlswarm-rules channels add (a phone or a mailbox), "
+        "rlswarm-rules channels test, then rlswarm-rules run -- ./run_rl_swarm.sh "
+        "(from the rl-swarm folder; rules and channels are found here when it is the "
+        "working folder, or in ~/.config/rlswarm-rules/)"
+    )
