@@ -58,6 +58,11 @@ _BRACES = {
     "expected '}' before end of string": "a '{' is never closed",
 }
 _NUMBERS = re.compile(r"\d+")
+# `{{ name }}`, `{{$labels.name}}`, `{{ .Labels.name }}`: meant as a value, shown literally.
+# `{{name}}` (no space, no `$` or `.`) stays the way to write a literal `{name}`.
+_DOUBLE_BRACES = re.compile(
+    r"\{\{(?:\s+([$.]?[A-Za-z_][\w.$]*)\s*|\s*([$.][A-Za-z_][\w.$]*)\s*|([A-Za-z_]\w*)\s+)\}\}"
+)
 
 
 def compile_template(
@@ -67,6 +72,13 @@ def compile_template(
     otherwise. `elsewhere` names the rules where a name that is not known here is available."""
     if not isinstance(text, str):
         raise TemplateError(f"expected text, got {text!r}")
+    habit = _DOUBLE_BRACES.search(text)
+    if habit:  # Jinja's and Prometheus's habit; here '{{' is a literal brace
+        name = re.split(r"[.$]", next(g for g in habit.groups() if g))[-1]
+        raise TemplateError(
+            f"'{habit.group(0)}' would be shown as it is written: '{{{{' is a literal brace "
+            f"here (not Jinja or Prometheus); write '{{{name}}}' for the value of '{name}'"
+        )
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
