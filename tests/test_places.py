@@ -219,3 +219,46 @@ def test_lint_reports_it_and_strict_channels_refuses(tmp_path: Path) -> None:
     assert "phone        BROKEN: ${TG_TOKEN_UNSET} not set" in listed.stdout
     one = cli(tmp_path, "channels", "test", "console")
     assert one.returncode == 0, one.stderr
+
+
+# --- NO_COLOR ------------------------------------------------------------------------------
+
+
+def _on_a_terminal(cwd: Path, env: dict[str, str]) -> bytes:
+    """What `run` writes to a terminal (a pseudo-terminal for both streams)."""
+    import pty
+
+    main, side = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "run", "--no-dashboard", "--", "sh", "-c", "echo BOOM"],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=side,
+        stderr=side,
+    )
+    os.close(side)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: every writer closed its end
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert proc.wait(60) == 0
+    return out
+
+
+def test_no_color_turns_the_terminal_colours_off(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "boom.yaml").write_text(
+        "rules:\n  - id: boom\n    severity: critical\n    log: BOOM\n    summary: boom\n"
+        "    examples:\n      fires: [BOOM]\n"
+    )
+    coloured = _on_a_terminal(tmp_path, {"NO_COLOR": ""})  # set but empty: colours stay
+    assert b"\x1b[1;31mCRITICAL\x1b[0m boom" in coloured
+    plain = _on_a_terminal(tmp_path, {"NO_COLOR": "1"})
+    assert b"CRITICAL boom" in plain and b"\x1b[" not in plain.replace(b"BOOM", b"")

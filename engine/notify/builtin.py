@@ -1,7 +1,8 @@
 """The two built-in channels, registered with Apprise so every channel really is an Apprise URL.
 
 - `console://`: pretty lines on the terminal (stderr), set apart from the
-  training's own output; coloured by severity when stderr is a terminal.
+  training's own output; coloured by severity when stderr is a terminal and
+  `NO_COLOR` is not set (or empty; see no-color.org).
 - `jsonl://PATH`: one JSON object per alert appended to PATH (relative to the
   working directory unless it starts with `/`): the alert journal.
 """

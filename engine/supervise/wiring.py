@@ -333,7 +333,7 @@ def _sinks(stack: Stack, setting: Setting, sinks: list[Sink]) -> None:
     from engine.web.dashboard import open_board
 
     pipeline, channels, voice = stack.pipeline, setting.alerting.channels, stack.voice
-    colour = _is_tty(stack.terminal.stderr_fd)
+    colour = _is_tty(stack.terminal.stderr_fd) and not os.environ.get("NO_COLOR")  # no-color.org
     builtin_channels.set_console(voice.line, colour)
     if setting.outbox is None:
         sinks.append(PrintSink(voice.line, setting.host, channels.project))
