@@ -53,8 +53,9 @@ class Found:
 
     def describe(self) -> str:
         """`rules/ (working folder)`: for the line `run` prints at start."""
-        where = ", ".join(str(p) for p in self.paths) or "the built-in defaults"
-        return f"{where} ({self.source})"
+        if not self.paths:
+            return "the built-in defaults"
+        return f"{', '.join(str(p) for p in self.paths)} ({self.source})"
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -130,6 +131,32 @@ def channels(
     if user.is_file():
         return Found((user,), "user config")
     return Found((), BUILT_IN)
+
+
+LAUNCHER = "run_rl_swarm.sh"
+
+
+def launcher_problem(command: Sequence[str], cwd: Path | None = None) -> str | None:
+    """What is wrong with starting RL-Swarm's launcher this way, if anything: it takes the
+    working folder as its root (`ROOT=$PWD`), so it only works started from its own folder."""
+    here = (cwd or Path.cwd()).resolve()
+    for part in command[:2]:
+        if Path(part).name != LAUNCHER:
+            continue
+        script = here / part
+        if not script.is_file():
+            return (
+                f"{part}: no such file here ({here}); run this from your rl-swarm folder: "
+                f"cd ~/rl-swarm && rlswarm-rules run -- ./{LAUNCHER}"
+            )
+        if script.resolve().parent != here:
+            folder = script.resolve().parent
+            return (
+                f"{part} must be started from its own folder (it takes the working folder as "
+                f"its root); run this from your rl-swarm folder: cd {folder} && "
+                f"rlswarm-rules run -- ./{LAUNCHER}"
+            )
+    return None
 
 
 def state_dir(

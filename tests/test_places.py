@@ -262,3 +262,29 @@ def test_no_color_turns_the_terminal_colours_off(tmp_path: Path) -> None:
     assert b"\x1b[1;31mCRITICAL\x1b[0m boom" in coloured
     plain = _on_a_terminal(tmp_path, {"NO_COLOR": "1"})
     assert b"CRITICAL boom" in plain and b"\x1b[" not in plain.replace(b"BOOM", b"")
+
+
+# --- RL-Swarm's launcher from the wrong folder ----------------------------------------------
+
+
+def test_the_launcher_from_another_folder_is_named_as_such(tmp_path: Path) -> None:
+    node = tmp_path / "rl-swarm"
+    node.mkdir()
+    launcher = node / "run_rl_swarm.sh"
+    launcher.write_text("#!/bin/sh\necho started\n")
+    launcher.chmod(0o755)
+    elsewhere = cli(tmp_path, "run", "--no-dashboard", "--", "rl-swarm/run_rl_swarm.sh")
+    assert elsewhere.returncode == 2
+    assert (
+        "rl-swarm/run_rl_swarm.sh must be started from its own folder (it takes the working "
+        f"folder as its root); run this from your rl-swarm folder: cd {node} && "
+        "rlswarm-rules run -- ./run_rl_swarm.sh"
+    ) in elsewhere.stderr
+    missing = cli(tmp_path, "run", "--no-dashboard", "--", "bash", "./run_rl_swarm.sh")
+    assert missing.returncode == 2
+    assert "./run_rl_swarm.sh: no such file here" in missing.stderr
+    assert "run this from your rl-swarm folder" in missing.stderr
+    there = cli(node, "run", "--no-dashboard", "--", "./run_rl_swarm.sh")
+    assert there.returncode == 0 and "started" in there.stdout
+    as_given = cli(tmp_path, "run", "--no-preset", "--no-dashboard", "--", str(launcher))
+    assert as_given.returncode == 0 and "started" in as_given.stdout

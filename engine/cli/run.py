@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from engine import places
 from engine.cli.common import (
     broken_lines,
     channels_option,
@@ -323,6 +324,8 @@ def run_command(
     demo = not command
     if demo_fault and not demo:
         fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
+    if not preset.off and (wrong := places.launcher_problem(command)):
+        fail([wrong, "(--no-preset starts it as given)"])
     where = sources(rules, channels_file, state_dir, strict_channels)
     rule_set = load_rules(app.rule_paths(where.rules.paths, demo))
     command_line = list(command) or app.demo_command(demo_fault)
