@@ -288,3 +288,37 @@ def test_the_launcher_from_another_folder_is_named_as_such(tmp_path: Path) -> No
     assert there.returncode == 0 and "started" in there.stdout
     as_given = cli(tmp_path, "run", "--no-preset", "--no-dashboard", "--", str(launcher))
     assert as_given.returncode == 0 and "started" in as_given.stdout
+
+
+# --- -q and -v -----------------------------------------------------------------------------
+
+
+def test_every_command_takes_quiet_and_verbose(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    log.write_text("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
+    quiet_lint = cli(tmp_path, "lint", "-q")
+    assert quiet_lint.returncode == 0 and quiet_lint.stdout == quiet_lint.stderr == ""
+    loud_lint = cli(tmp_path, "lint", "-v")
+    assert "rules: " in loud_lint.stderr and "(built in)" in loud_lint.stderr
+    replayed = cli(tmp_path, "replay", "-q", str(log))
+    assert replayed.returncode == 0
+    assert len(replayed.stdout.splitlines()) == 1 and "cuda-oom" in replayed.stdout
+    assert replayed.stderr == ""
+    tested = cli(tmp_path, "test", "-q")
+    assert tested.returncode == 0 and tested.stdout == ""
+    assert "ok   " in cli(tmp_path, "test", "-v").stdout
+    channels = cli(tmp_path, "channels", "test", "-q")
+    assert channels.returncode == 0 and channels.stdout == ""  # the terminal shows its message
+    assert "channels from" not in channels.stderr
+    assert "(console://)" in cli(tmp_path, "channels", "test", "-v").stdout
+    assert "written: console://" in cli(tmp_path, "channels", "list", "-v").stdout
+    ran = cli(tmp_path, "run", "-q", "--no-dashboard", "--", "true")
+    assert ran.returncode == 0
+    assert "rules: " not in ran.stderr and "running: true" not in ran.stderr
+    assert "summary: exit code 0" in ran.stderr and "alerts: " not in ran.stderr
+    doctor = cli(tmp_path, "doctor", "-v", "--hosts", "127.0.0.1:9", "--timeout", "1s")
+    assert "hosts tried: 127.0.0.1:9" in doctor.stderr
+    init = cli(tmp_path, "init", "-q", "node")
+    assert init.returncode == 0 and init.stdout == ""
+    both = cli(tmp_path, "lint", "-q", "-v")
+    assert both.returncode == 2 and "-q and -v: give one of them" in both.stderr

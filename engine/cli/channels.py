@@ -10,12 +10,17 @@ import click
 
 from engine.cli.common import (
     EXIT_FINDINGS,
+    NORMAL,
+    QUIET,
+    VERBOSE,
     channels_option,
     fail,
     find_channels,
     find_state,
     load_channels,
+    say,
     state_option,
+    verbosity_options,
 )
 from engine.errors import ConfigError
 from engine.notify import wizard
@@ -29,8 +34,11 @@ def channels_group() -> None:
 @channels_group.command("list")
 @channels_option
 @state_option
-def channels_list(channels_file: Path | None, state_dir: Path | None) -> None:
-    """Each channel in privacy form (no secrets) with its routing and queue."""
+@verbosity_options
+def channels_list(channels_file: Path | None, state_dir: Path | None, verbosity: int) -> None:
+    """Each channel in privacy form (no secrets) with its routing and queue (-q: without the
+    header line; -v: also the URL as written, with its ${NAME} references)."""
+    from engine.notify import channels as channelconf
     from engine.notify.outbox import pending_in
 
     folder = find_state(state_dir)
@@ -38,7 +46,7 @@ def channels_list(channels_file: Path | None, state_dir: Path | None) -> None:
     pending, trouble = pending_in(folder / "outbox.sqlite")
     if trouble:
         click.echo(f"{trouble}: what is queued is not shown", err=True)
-    click.echo(f"project: {channels.project}   from: {channels.path}")
+    say(verbosity, f"project: {channels.project}   from: {channels.path}", err=False)
     for c in channels.channels:
         route = f"min_severity={c.min_severity.label}"
         route += f" fallback={c.fallback}" if c.fallback else ""
@@ -47,6 +55,8 @@ def channels_list(channels_file: Path | None, state_dir: Path | None) -> None:
         click.echo(
             f"{c.name:<12} {c.privacy}  {route}{state}" + (f"  {queued} queued" if queued else "")
         )
+        say(verbosity, f"{'':<12} written: {channelconf.shown_written(c.written, c.secrets)}",
+            VERBOSE, err=False)  # fmt: skip
     for b in channels.broken:
         click.echo(f"{b.name:<12} BROKEN: {b.why}")
     if channels.broken:
@@ -69,13 +79,17 @@ def _shown(channels_file: Path, name: str, url: str) -> str:
 @click.argument("name", required=False)
 @channels_option
 @state_option
-def channels_test(name: str | None, channels_file: Path | None, state_dir: Path | None) -> None:
-    """Send a real test message through each channel (or NAME) and report each result."""
+@verbosity_options
+def channels_test(
+    name: str | None, channels_file: Path | None, state_dir: Path | None, verbosity: int
+) -> None:
+    """Send a real test message through each channel (or NAME) and report each result (-q:
+    the failures alone; -v: each channel's URL too, secrets masked)."""
     from engine.notify import delivery
 
     found = find_channels(channels_file)
     channels = load_channels(found, lenient=True, state_dir=find_state(state_dir))
-    click.echo(f"channels from {found.describe()}", err=True)
+    say(verbosity, f"channels from {found.describe()}")
     chosen = [c for c in channels.channels if name in (None, c.name)]
     broken = [b for b in channels.broken if name in (None, b.name)]
     if name and not chosen and not broken:
@@ -83,7 +97,9 @@ def channels_test(name: str | None, channels_file: Path | None, state_dir: Path 
         fail([f"no channel '{name}'; known: {known}"])
     failed = 0
     for channel, ok, error in delivery.test_channels(channels, chosen, socket.gethostname()):
-        click.echo(f"{channel.name:<12} {'ok' if ok else 'FAILED: ' + error}")
+        url = f"  ({channel.privacy})" if verbosity >= VERBOSE else ""
+        say(verbosity, f"{channel.name:<12} {'ok' if ok else 'FAILED: ' + error}{url}",
+            NORMAL if ok else QUIET, err=False)  # fmt: skip
         failed += not ok
     for b in broken:
         click.echo(f"{b.name:<12} FAILED: not built: {b.why}")
@@ -115,14 +131,17 @@ def _add_target(given: Path | None) -> Path:
     help="A field's value (repeatable); secret ones go to .env, never channels.yaml.",
 )
 @channels_option
+@verbosity_options
 def channels_add(
     service: str | None,
     name: str | None,
     min_severity: str | None,
     fields: tuple[str, ...],
-    channels_file: Path,
+    channels_file: Path | None,
+    verbosity: int,
 ) -> None:
-    """Add a channel: interactively, or with --service and --field for scripts."""
+    """Add a channel: interactively, or with --service and --field for scripts (-q: only what
+    was added and what is still to be set; -v: also the entry as written)."""
     _add_target(channels_file)  # a wrong --channels fails before the questions
     interactive = service is None
     if interactive:
@@ -155,13 +174,15 @@ def channels_add(
         fail(report.problems_text(exc.problems))
     shown = _shown(target, name, url)
     click.echo(f"added channel '{name}' to {target} (url: {shown})")
+    say(verbosity, wizard.entry_text(name, url, severity).rstrip(), VERBOSE, err=False)
     if added.kept:
-        click.echo(f"kept the built-in channel(s) {', '.join(added.kept)} beside it")
+        say(verbosity, f"kept the built-in channel(s) {', '.join(added.kept)} beside it", err=False)
     if secrets:
-        click.echo(f"saved {', '.join(secrets)} to {target.parent / '.env'} (git-ignored)")
+        saved = f"saved {', '.join(secrets)} to {target.parent / '.env'} (git-ignored)"
+        say(verbosity, saved, err=False)
     missing = added.missing
     if missing:
         click.echo(
             "set these before alerts can go out (environment or .env): " + ", ".join(missing)
         )
-    click.echo(f"then check it: rlswarm-rules channels test {name}")
+    say(verbosity, f"then check it: rlswarm-rules channels test {name}", err=False)

@@ -183,3 +183,27 @@ def option_group(name: str, make: Callable[..., object], *options: Decorator) ->
         return decorated
 
     return decorate
+
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+
+
+def _verbosity(quiet: bool, verbose: bool) -> int:
+    if quiet and verbose:
+        fail(["-q and -v: give one of them"])
+    return QUIET if quiet else VERBOSE if verbose else NORMAL
+
+
+verbosity_options = option_group(
+    "verbosity",
+    _verbosity,
+    click.option("-q", "--quiet", is_flag=True, help="Only results, problems and alerts."),
+    click.option("-v", "--verbose", is_flag=True, help="Also the details (see the docs)."),
+)
+"""Every command's `-q`/`-v`: the command receives `verbosity` (QUIET, NORMAL or VERBOSE)."""
+
+
+def say(verbosity: int, text: str, at_least: int = NORMAL, err: bool = True) -> None:
+    """`text` (on stderr by default) when `verbosity` is at least `at_least`."""
+    if verbosity >= at_least:
+        click.echo(text, err=err)

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.common import EXIT_FINDINGS, fail, seconds
+from engine.cli.common import (
+    EXIT_FINDINGS,
+    QUIET,
+    VERBOSE,
+    fail,
+    say,
+    seconds,
+    verbosity_options,
+)
 
 if TYPE_CHECKING:
     from engine import doctor as doctor_mod
@@ -48,6 +56,7 @@ if TYPE_CHECKING:
     help="With --fix: trim the Hugging Face cache to SIZE (e.g. 20G), even when it is "
     "not worth a warning (default: to 20G when it is).",
 )
+@verbosity_options
 def doctor_command(
     python: str | None,
     fmt: str,
@@ -56,9 +65,13 @@ def doctor_command(
     fix: bool,
     yes: bool,
     cache_max: str | None,
+    verbosity: int,
 ) -> None:
-    """Pre-flight checks of the machine and the training environment (exit 1 if any is critical)."""
+    """Pre-flight checks of the machine and the training environment (exit 1 if any is critical).
+
+    -q shows the critical findings and warnings alone; -v also the hosts tried."""
     from engine import doctor
+    from engine.model import Severity
 
     if timeout <= 0:
         raise click.BadParameter("must be more than 0, e.g. 3s", param_hint="--timeout")
@@ -76,8 +89,13 @@ def doctor_command(
         facts, found = doctor.examine(opts)
     except doctor.DoctorError as exc:
         fail([str(exc)])
+    say(verbosity, f"hosts tried: {', '.join(map(str, targets))}", VERBOSE)
     if fmt == "json":
         click.echo(json.dumps(doctor.render.as_json(found), indent=2))
+    elif verbosity <= QUIET:
+        for f in found.findings:
+            if f.severity >= Severity.WARNING:
+                click.echo(f"{f.severity.label.upper()} {doctor.render.finding_line(f).strip()}")
     else:
         for line in doctor.render.text(found):
             click.echo(line)

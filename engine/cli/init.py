@@ -6,15 +6,18 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import fail
+from engine.cli.common import VERBOSE, fail, say, verbosity_options
 
 
 @click.command("init")
 @click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite the packs, schemas and channels.yaml.")
-def init_command(folder: Path | None, force: bool) -> None:
+@verbosity_options
+def init_command(folder: Path | None, force: bool, verbosity: int) -> None:
     """Set up a node folder (DIR, default: here): rules/ with the shipped packs to read and
-    change, channels.yaml, .env (mode 600, git-ignored) and the schemas editors use."""
+    change, channels.yaml, .env (mode 600, git-ignored) and the schemas editors use.
+
+    Without -v, the files written are counted, not listed; -q says only what was kept."""
     from engine import nodeinit
 
     target = folder or Path()
@@ -24,16 +27,18 @@ def init_command(folder: Path | None, force: bool) -> None:
     except OSError as exc:
         fail([f"{target}: cannot set up the folder: {exc.strerror or exc}"])
     for name in report.written:
-        click.echo(f"wrote {target / name}")
+        say(verbosity, f"wrote {target / name}", VERBOSE, err=False)
+    say(verbosity, f"wrote {len(report.written)} files in {target}", err=False)
     if report.kept:
         click.echo(
             f"kept as they were: {', '.join(report.kept)} (--force overwrites the packs, "
             "the schemas and channels.yaml, never .env)"
         )
     shown, cd = ("this folder", "") if here else (str(target), f"cd {target} && ")
-    click.echo(
+    ready = (
         f"{shown} is ready. Next: {cd}rlswarm-rules channels add (a phone or a mailbox), "
         "rlswarm-rules channels test, then rlswarm-rules run -- ./run_rl_swarm.sh "
         "(from the rl-swarm folder; rules and channels are found here when it is the "
         "working folder, or in ~/.config/rlswarm-rules/)"
     )
+    say(verbosity, ready, err=False)

@@ -14,15 +14,29 @@ import click
 
 from engine.cli.common import (
     EXIT_FINDINGS,
+    NORMAL,
+    QUIET,
+    VERBOSE,
     fail,
     find_channels,
     find_rules,
     load_rules,
     rules_option,
+    say,
+    verbosity_options,
 )
 
 if TYPE_CHECKING:
     from engine.authoring.replay import Progress
+    from engine.places import Found
+
+
+def _given_or_found(paths: Sequence[Path]) -> Found:
+    """The PATHS of `lint` and `test` (each reports one that is missing among its findings),
+    else the packs the search order finds."""
+    from engine.places import Found
+
+    return Found(tuple(paths), "given") if paths else find_rules(())
 
 
 @click.command("lint")
@@ -42,8 +56,14 @@ if TYPE_CHECKING:
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@verbosity_options
 def lint_command(
-    paths: tuple[Path, ...], channels_file: Path | None, no_channels: bool, strict: bool, fmt: str
+    paths: tuple[Path, ...],
+    channels_file: Path | None,
+    no_channels: bool,
+    strict: bool,
+    fmt: str,
+    verbosity: int,
 ) -> None:
     """Check rule packs (PATHS, default: those `run` would load) and the channels file:
     schema, regexes, expressions, templates, names, every rule's examples, and every
@@ -54,8 +74,10 @@ def lint_command(
     if no_channels and channels_file is not None:
         fail(["--no-channels and --channels: give one of them"])
     found = None if no_channels else find_channels(channels_file)
-    pack_paths = list(paths) or list(find_rules(()).paths)
-    result = lint_mod.lint(pack_paths, found.path if found else None, check_names=not no_channels)
+    rules = _given_or_found(paths)
+    result = lint_mod.lint(list(rules.paths), found.path if found else None, not no_channels)
+    channels = "not checked (--no-channels)" if found is None else found.describe()
+    say(verbosity, f"rules: {rules.describe()}; channels: {channels}", VERBOSE)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -64,20 +86,27 @@ def lint_command(
         verdict = (
             "ok" if not result.problems else f"{result.errors} errors, {result.warnings} warnings"
         )
-        click.echo(f"{result.rules} rules in {result.files} files: {verdict}", err=True)
+        say(verbosity, f"{result.rules} rules in {result.files} files: {verdict}")
     sys.exit(result.exit_code(strict))
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def test_command(paths: tuple[Path, ...]) -> None:
+@verbosity_options
+def test_command(paths: tuple[Path, ...], verbosity: int) -> None:
     """Run rule-pack tests (*.test.yaml, or tests/*.yaml in a pack folder)."""
     from engine.authoring import packtest, report
 
-    result = packtest.run(list(paths) or list(find_rules(()).paths))
+    rules = _given_or_found(paths)
+    say(verbosity, f"rules: {rules.describe()}", VERBOSE)
+    result = packtest.run(list(rules.paths))
     if result.problems:
         fail(report.problems_text(result.problems))
-    for line in report.test_report_lines(result):
+    for outcome in result.outcomes if verbosity >= VERBOSE else ():
+        if outcome.passed:
+            click.echo(f"ok   {outcome.case.path}:{outcome.case.line}: {outcome.case.name}")
+    lines = report.test_report_lines(result)
+    for line in lines[:-1] if verbosity <= QUIET else lines:
         click.echo(line)
     sys.exit(EXIT_FINDINGS if result.failed else 0)
 
@@ -110,12 +139,7 @@ def _progress_bar(files: Sequence[str]) -> Progress | None:
 @click.argument("logs", nargs=-1, required=True)
 @rules_option
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text")
-@click.option(
-    "--verbose",
-    "-v",
-    is_flag=True,
-    help="Also show suppressed, pending... decisions, and every rule in the summary.",
-)
+@verbosity_options
 @click.option("--brief", is_flag=True, help="Do not show each alert's advice under it.")
 @click.option("--year", type=int, help="Year for timestamps without one (default: file's mtime).")
 @click.option("--project", default="", help="Project name used in templates.")
@@ -123,21 +147,27 @@ def replay_command(
     logs: tuple[str, ...],
     rules: tuple[Path, ...],
     fmt: str,
-    verbose: bool,
+    verbosity: int,
     brief: bool,
     year: int | None,
     project: str,
 ) -> None:
-    """Backtest the rules over saved logs (`-` for stdin, .gz read as is), in log time."""
+    """Backtest the rules over saved logs (`-` for stdin, .gz read as is), in log time.
+
+    -v also shows suppressed, pending... decisions, and every rule in the summary; -q
+    shows the alerts alone (no advice, no summary table, no footer)."""
     from engine.authoring import report
     from engine.authoring.replay import replay
 
     missing = [f for f in logs if f != "-" and not Path(f).is_file()]
     if missing:
         fail([f"{f}: no such file" for f in missing])
-    rule_set = load_rules(find_rules(rules).paths)
+    verbose = verbosity >= VERBOSE
+    found = find_rules(rules)
+    say(verbosity, f"rules: {found.describe()}", VERBOSE)
+    rule_set = load_rules(found.paths)
     started = time.perf_counter()
-    progress = _progress_bar(logs)
+    progress = _progress_bar(logs) if verbosity >= NORMAL else None
     try:
         result = replay(
             rule_set,
@@ -156,12 +186,14 @@ def replay_command(
     if fmt == "jsonl":
         for d in result.decisions:
             click.echo(report.decision_json(d, result.timed))
-        click.echo(report.replay_footer(result, seconds), err=True)
+        say(verbosity, report.replay_footer(result, seconds))
         return
     for d in result.decisions:
         click.echo(report.decision_line(d, result.timed))
-        for line in [] if brief else report.advice_lines(d):
+        for line in [] if brief or verbosity <= QUIET else report.advice_lines(d):
             click.echo(line)
+    if verbosity <= QUIET:
+        return
     click.echo()
     for line in report.tally_table(rule_set, result.tallies, every_rule=verbose):
         click.echo(line)

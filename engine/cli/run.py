@@ -26,6 +26,7 @@ from engine.cli.common import (
     rules_option,
     seconds,
     state_option,
+    verbosity_options,
 )
 from engine.errors import ConfigError
 from engine.web.dashboard import (
@@ -133,7 +134,7 @@ def alerting(
     project: str,
     node: str,
     dashboard: DashboardOptions,
-    verbose: bool = False,
+    verbosity: int = 0,
 ) -> Alerting:
     """What `run` and `watch` hand the session alike (the channels are loaded here: a
     channel that cannot be built is left out and said loudly, unless --strict-channels)."""
@@ -142,7 +143,10 @@ def alerting(
     strict = where.strict_channels
     channels = load_channels(where.channels, project, not strict, where.state_dir)
     said = (origin_line(where.rules, rules, channels, where.channels), *broken_lines(channels))
-    return Alerting(rules, channels, node_name(node), dashboard, verbose, said)
+    if verbosity < 0:  # -q: what is broken is still said
+        said = said[1:]
+    verbose, quiet = verbosity > 0, verbosity < 0
+    return Alerting(rules, channels, node_name(node), dashboard, verbose, said, quiet)
 
 
 def strict_channels_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -296,7 +300,7 @@ def choose_preset(command: Sequence[str], choice: PresetChoice) -> Preset:
     default="",
     help="Name shown in alerts (default: from channels.yaml, else the host name).",
 )
-@click.option("--verbose", "-v", is_flag=True, help="Also print decisions that send nothing.")
+@verbosity_options
 @node_and_dashboard
 def run_command(
     command: tuple[str, ...],
@@ -313,11 +317,15 @@ def run_command(
     strict_channels: bool,
     state_dir: Path | None,
     project: str,
-    verbose: bool,
+    verbosity: int,
     node: str,
     dashboard: DashboardOptions,
 ) -> None:
-    """Run COMMAND under supervision (after `--`); with none, the built-in demo training."""
+    """Run COMMAND under supervision (after `--`); with none, the built-in demo training.
+
+    -v also prints decisions that send nothing (pending, suppressed...) with their reason;
+    -q leaves out the start lines and the summary's details (alerts, problems and the exit
+    code are always shown)."""
     from engine.supervise import session as app
     from engine.supervise.supervisor import RunOptions
 
@@ -341,7 +349,7 @@ def run_command(
         dry_run=dry_run,
         state_dir=where.state_dir,
     )
-    shared = alerting(rule_set, where, project, node, dashboard, verbose)
+    shared = alerting(rule_set, where, project, node, dashboard, verbosity)
     sys.exit(app.run(shared, opts))
 
 
@@ -360,6 +368,7 @@ def run_command(
 @strict_channels_option
 @state_option
 @click.option("--project", default="", help="Name shown in alerts.")
+@verbosity_options
 @node_and_dashboard
 def watch_command(
     files: tuple[str, ...],
@@ -370,13 +379,16 @@ def watch_command(
     strict_channels: bool,
     state_dir: Path | None,
     project: str,
+    verbosity: int,
     node: str,
     dashboard: DashboardOptions,
 ) -> None:
-    """Follow log files written by a process started elsewhere, from their end."""
+    """Follow log files written by a process started elsewhere, from their end (-q, -v: as
+    for `run`)."""
     from engine.supervise import session as app
 
     where = sources(rules, channels_file, state_dir, strict_channels)
-    shared = alerting(load_rules(where.rules.paths), where, project, node, dashboard)
+    rule_set = load_rules(where.rules.paths)
+    shared = alerting(rule_set, where, project, node, dashboard, verbosity)
     options = app.WatchOptions(files, interval, dry_run, where.state_dir)
     sys.exit(app.watch(shared, options))

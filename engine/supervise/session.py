@@ -82,7 +82,8 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     if tailer:
         tailer.start()
     stopping.install()
-    if opts.preset.name or opts.preset.answers:
+    quiet = alerting.quiet  # -q: no start lines, the summary's first line only
+    if (opts.preset.name or opts.preset.answers) and not quiet:
         preset = opts.preset
         env = ", ".join(k if v is None else f"{k}={v}" for k, v in preset.env)
         stack.notice(
@@ -95,16 +96,18 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     names = ", ".join(c.name for c in channels.channels if c.enabled)
     for line in alerting.said:
         stack.notice(line)
-    stack.notice(
-        f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"
-    )
+    if not quiet:
+        stack.notice(
+            f"{len(rules.enabled)} rules, channels: {names}; running: {' '.join(opts.command)}"
+        )
     summary = supervisor.run()
     if tailer:
         tailer.stop()
     probe.close()
     extra = stack.close(stopping)
     code, runtime, restarts = summary.exit_code, summary.runtime_s, summary.restarts
-    for line in summary_lines(stack.tally, code, runtime, restarts, opts) + extra:
+    lines = summary_lines(stack.tally, code, runtime, restarts, opts)
+    for line in (lines[:1] if quiet else lines) + extra:
         stack.notice(line)
     return summary.exit_code
 
@@ -172,10 +175,11 @@ def watch(alerting: Alerting, opts: WatchOptions) -> int:
     sampler = Sampler(disk_path=os.getcwd())
     for line in alerting.said:
         stack.notice(line)
-    stack.notice(
-        f"{len(alerting.rules.enabled)} rules loaded; watching {', '.join(opts.files)} "
-        "(Ctrl-C stops)"
-    )
+    if not alerting.quiet:
+        stack.notice(
+            f"{len(alerting.rules.enabled)} rules loaded; watching {', '.join(opts.files)} "
+            "(Ctrl-C stops)"
+        )
     stop = every(opts.interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
     stopping = Stopping(DRAIN_S)
     stopping.install()
@@ -183,11 +187,8 @@ def watch(alerting: Alerting, opts: WatchOptions) -> int:
     stop()
     tailer.stop()
     extra = stack.close(stopping)
-    for line in [
-        f"stopped; {stack.tally.lines:,} lines observed",
-        _alert_line(stack.tally.notifications),
-        *extra,
-    ]:
+    told = [_alert_line(stack.tally.notifications)] if not alerting.quiet else []
+    for line in [f"stopped; {stack.tally.lines:,} lines observed", *told, *extra]:
         stack.notice(line)
     return 0
 

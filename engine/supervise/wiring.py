@@ -67,6 +67,7 @@ class Alerting:
     dashboard: DashboardOptions = NO_DASHBOARD
     verbose: bool = False  # decisions that send nothing are noticed too
     said: tuple[str, ...] = ()  # said first at start: where rules and channels came from...
+    quiet: bool = False  # -q: no start lines, only the summary's first line
 
 
 def _is_tty(fd: int) -> bool:
