@@ -373,3 +373,28 @@ def test_page_with_a_token_on_a_phone_polls_when_the_stream_fails(
     watched.wait("window.rlswarm.transport === 'lost'", 30)
     assert page.is_visible("#banner")
     assert [e for e in watched.errors if not e.startswith(NETWORK_FAILURE)] == []
+
+
+def test_page_shows_a_channel_that_could_not_be_built(
+    tmp_path: Path, runs: list[Run], browser: Any, request: pytest.FixtureRequest
+) -> None:
+    (tmp_path / "channels.yaml").write_text(
+        "channels:\n  - name: console\n    url: console://\n"
+        "  - name: phone\n    url: tgram://${TG_TOKEN_NOT_SET}/123\n"
+    )
+    run = Run(tmp_path, "--", sys.executable, "-c", "import time; time.sleep(600)")
+    runs.append(run)
+    watched = Watched(browser, 1280, 900)
+    page = watched.page
+    page.goto(run.url())
+    phone = page.wait_for_selector(
+        '#channels li[data-channel="phone"][data-broken="true"]', timeout=30_000
+    )
+    assert phone is not None
+    assert phone.eval_on_selector(".chip", "c => c.textContent") == "broken"
+    reason = phone.eval_on_selector(".error", "e => e.textContent")
+    assert reason.startswith("not built: ${TG_TOKEN_NOT_SET} not set")
+    console = page.eval_on_selector_all("#channels li", CHANNELS)["console"]
+    assert console == "false"
+    watched.screenshot(request, "dashboard-broken-channel.png")
+    assert watched.errors == [] and watched.strays == []
