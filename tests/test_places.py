@@ -322,3 +322,25 @@ def test_every_command_takes_quiet_and_verbose(tmp_path: Path) -> None:
     assert init.returncode == 0 and init.stdout == ""
     both = cli(tmp_path, "lint", "-q", "-v")
     assert both.returncode == 2 and "-q and -v: give one of them" in both.stderr
+
+
+def test_the_demo_without_torch_says_what_to_install(tmp_path: Path) -> None:
+    """As after `pipx install .` without the `demo` extra: torch cannot be imported."""
+    code = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from engine.cli.main import main\n"
+        "main(['run', '--no-dashboard'], prog_name='rlswarm-rules')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(
+        "the built-in demo needs torch, not installed beside rlswarm-rules: "
+        "pip install 'rlswarm-rules[demo]'"
+    )

@@ -263,6 +263,21 @@ def choose_preset(command: Sequence[str], choice: PresetChoice) -> Preset:
         fail(report.problems_text(exc.problems))
 
 
+def _demo_needs() -> list[str]:
+    """What the demo training imports that this interpreter (which runs it) cannot find."""
+    from importlib.util import find_spec
+
+    missing = []
+    for name in ("torch", "accelerate"):
+        try:
+            found = find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 @click.command("run", context_settings={"allow_interspersed_args": False})
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @rules_option
@@ -332,6 +347,15 @@ def run_command(
     demo = not command
     if demo_fault and not demo:
         fail(["--demo-fault only applies to the built-in demo (give no COMMAND)"])
+    if demo and (missing := _demo_needs()):
+        fail(
+            [
+                f"the built-in demo needs {' and '.join(missing)}, not installed beside "
+                "rlswarm-rules: pip install 'rlswarm-rules[demo]' (with pipx: pipx inject "
+                "rlswarm-rules torch accelerate); or supervise your own training: "
+                "rlswarm-rules run -- ./run_rl_swarm.sh"
+            ]
+        )
     if not preset.off and (wrong := places.launcher_problem(command)):
         fail([wrong, "(--no-preset starts it as given)"])
     where = sources(rules, channels_file, state_dir, strict_channels)
