@@ -26,15 +26,15 @@ def init_command(folder: Path | None, force: bool, verbosity: int) -> None:
         report = nodeinit.init(target, force)
     except OSError as exc:
         fail([f"{target}: cannot set up the folder: {exc.strerror or exc}"])
+    shown, cd = ("this folder", "") if here else (str(target), f"cd {target} && ")
     for name in report.written:
         say(verbosity, f"wrote {target / name}", VERBOSE, err=False)
-    say(verbosity, f"wrote {len(report.written)} files in {target}", err=False)
+    say(verbosity, f"wrote {len(report.written)} files in {shown}", err=False)
     if report.kept:
         click.echo(
             f"kept as they were: {', '.join(report.kept)} (--force overwrites the packs, "
             "the schemas and channels.yaml, never .env)"
         )
-    shown, cd = ("this folder", "") if here else (str(target), f"cd {target} && ")
     ready = (
         f"{shown} is ready. Next: {cd}rlswarm-rules channels add (a phone or a mailbox), "
         "rlswarm-rules channels test, then rlswarm-rules run -- ./run_rl_swarm.sh "
