@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,7 +148,8 @@ def test_the_wheel_installed_works_from_any_folder(installed: Installed, tmp_pat
     empty.mkdir()
     lint = installed.run(empty, "lint")
     assert lint.returncode == 0, lint.stderr
-    assert "rules in 4 files: ok" in lint.stderr
+    packs = len([n for n in names if re.fullmatch(r"engine/rules/[^/]+\.yaml", n)])
+    assert packs >= 4 and f"rules in {packs} files: ok" in lint.stderr
 
     log = b"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
     replay = installed.run(empty, "replay", "-", stdin=gzip.compress(log))
