@@ -98,7 +98,13 @@ class Node:
     def stop(self, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            tail = self.stderr[-3000:]
+            raise AssertionError(f"not stopped {timeout}s after SIGINT; it said:\n{tail}") from None
         for reader in self._readers:
             reader.join(5)
         return code

@@ -117,12 +117,32 @@ def test_behind_the_output_only_rule_lines_and_each_signals_latest_are_read() ->
         lookout=lookout(rule_set),
     )  # fmt: skip
     text = "".join(f"step {i}\n" if i % 100 else "CUDA out of memory\n" for i in range(1, 1001))
-    pipeline.post_chunk("stdout", 998.0, text.encode())
+    now[0] = 990.0
     pipeline.start()
+    now[0] = 1000.0
+    pipeline.post_chunk("stdout", 998.0, text.encode())
     pipeline.stop()
     assert [d.line_no for d in sink.got if d.rule == "oom"] == list(range(100, 1001, 100))
     assert pipeline.engine.metrics["step"] == 999
     assert pipeline.tally.hasty_lines == 1000 and pipeline.tally.lines == 1000
+
+
+def test_output_that_waited_for_the_start_is_not_behind() -> None:
+    """Lines read while `run` was still setting up delivery waited for that, not for
+    evaluation: they are read one by one, and nothing is said to have gone by."""
+    rule_set = rules()
+    sink = Collect()
+    now = [998.0]
+    pipeline = Pipeline(
+        Engine(rule_set), [sink], lambda _: None, lambda *_: None, lambda: now[0],
+        lookout=lookout(rule_set),
+    )  # fmt: skip
+    pipeline.post_chunk("stdout", 998.0, b"step 1\nstep 2\nCUDA out of memory\n")
+    now[0] = 1000.0
+    pipeline.start()
+    pipeline.stop()
+    assert [d.line_no for d in sink.got if d.rule == "oom"] == [3]
+    assert pipeline.tally.hasty_lines == 0 and pipeline.tally.lines == 3
 
 
 CHILD = """\

@@ -22,7 +22,8 @@ hyperscan finds in its raw bytes the few lines a rule may match, and only those
 are decoded.
 
 When the output comes faster than it can be evaluated, what no rule matches is shed, never
-a line a rule may match. A batch whose first chunk waited over `BEHIND_S` goes the fast
+a line a rule may match. A batch whose first chunk waited over `BEHIND_S` (counted from `start`: output read
+while `run` was still setting up waited for that, not for evaluation) goes the fast
 way whatever its size, and of the lines only signals match it reads each signal's last
 (`engine.logs.skim.hasty_candidates`). Chunks waiting in the queue hold at most
 `MAX_QUEUED_BYTES`: a chunk that comes beyond is queued (up to `MAX_SHED_BYTES` more) with
@@ -197,6 +198,7 @@ class Pipeline:
         self._splitters: dict[str, Splitter] = {}
         self._thread = threading.Thread(target=self._run, name="pipeline", daemon=True)
         self._done = threading.Event()
+        self._started = float("-inf")  # when `start` was called: output waits for it first
 
     # --- posting (any thread, never blocks) -------------------------------------------------
 
@@ -238,6 +240,7 @@ class Pipeline:
         self._inbox.put(ProbeReport(t, message))
 
     def start(self) -> None:
+        self._started = self.clock()
         self._thread.start()
 
     def settle(self, timeout: float) -> bool:
@@ -326,7 +329,8 @@ class Pipeline:
         large region of whole lines goes the fast way (`_skim`)."""
         with self._lock:
             self._queued_bytes -= sum(len(chunk.data) for chunk in chunks)
-        behind = self.clock() - chunks[0].t > BEHIND_S
+        # output queued while `run` was still setting up waited for that, not for evaluation
+        behind = self.clock() - max(chunks[0].t, self._started) > BEHIND_S
         source = chunks[0].source
         texts: list[str] = []
         times: list[float] = []

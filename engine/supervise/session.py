@@ -168,6 +168,8 @@ def _alert_line(sent: Notified) -> str:
 def watch(alerting: Alerting, opts: WatchOptions) -> int:
     """Follow `opts.files` (and the host's metrics) until interrupted."""
     _quick_exit()
+    stopping = Stopping(DRAIN_S)
+    stopping.install()  # first: a Ctrl-C while starting stops the same way as later
     stack = build(alerting, opts.state_dir, opts.dry_run, "watch")
     stack.pipeline.on_action = partial(_nothing_is_done, stack)
     tailer = Tailer(opts.files, stack.pipeline.post_chunk, time.time)
@@ -181,8 +183,6 @@ def watch(alerting: Alerting, opts: WatchOptions) -> int:
             "(Ctrl-C stops)"
         )
     stop = every(opts.interval, lambda: stack.pipeline.post(Sample(time.time(), sampler.sample())))
-    stopping = Stopping(DRAIN_S)
-    stopping.install()
     stopping.wait_for_signal()
     stop()
     tailer.stop()
