@@ -106,18 +106,22 @@ def test_a_full_queue_keeps_the_lines_a_rule_may_match(monkeypatch: pytest.Monke
     assert tally.lines == 40_000
 
 
-def test_behind_the_output_only_rule_lines_and_each_signals_latest_are_read() -> None:
-    """Chunks read a second ago: the batch is behind, so of the lines only the signal
-    matches, the latest is read; the rule's lines all are."""
-    rule_set = rules()
-    sink = Collect()
-    now = [1000.0]
+def clocked_pipeline(now: list[float]) -> tuple[Pipeline, Collect]:
+    """A pipeline over the pack, reading its time from `now[0]`, and what it decided."""
+    rule_set, sink = rules(), Collect()
     pipeline = Pipeline(
         Engine(rule_set), [sink], lambda _: None, lambda *_: None, lambda: now[0],
         lookout=lookout(rule_set),
     )  # fmt: skip
+    return pipeline, sink
+
+
+def test_behind_the_output_only_rule_lines_and_each_signals_latest_are_read() -> None:
+    """Chunks read two seconds ago: the batch is behind, so of the lines only the signal
+    matches, the latest is read; the rule's lines all are."""
+    now = [990.0]
+    pipeline, sink = clocked_pipeline(now)
     text = "".join(f"step {i}\n" if i % 100 else "CUDA out of memory\n" for i in range(1, 1001))
-    now[0] = 990.0
     pipeline.start()
     now[0] = 1000.0
     pipeline.post_chunk("stdout", 998.0, text.encode())
@@ -130,13 +134,8 @@ def test_behind_the_output_only_rule_lines_and_each_signals_latest_are_read() ->
 def test_output_that_waited_for_the_start_is_not_behind() -> None:
     """Lines read while `run` was still setting up delivery waited for that, not for
     evaluation: they are read one by one, and nothing is said to have gone by."""
-    rule_set = rules()
-    sink = Collect()
     now = [998.0]
-    pipeline = Pipeline(
-        Engine(rule_set), [sink], lambda _: None, lambda *_: None, lambda: now[0],
-        lookout=lookout(rule_set),
-    )  # fmt: skip
+    pipeline, sink = clocked_pipeline(now)
     pipeline.post_chunk("stdout", 998.0, b"step 1\nstep 2\nCUDA out of memory\n")
     now[0] = 1000.0
     pipeline.start()

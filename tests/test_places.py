@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from terminal import on_a_terminal
 from test_dashboard import Node, scrape, state
 from test_dashboard import nodes as nodes  # the fixture
 
@@ -227,29 +228,9 @@ def test_lint_reports_it_and_strict_channels_refuses(tmp_path: Path) -> None:
 
 def _on_a_terminal(cwd: Path, env: dict[str, str]) -> bytes:
     """What `run` writes to a terminal (a pseudo-terminal for both streams)."""
-    import pty
-
-    main, side = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "run", "--no-dashboard", "--", "sh", "-c", "echo BOOM"],
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
-        stdout=side,
-        stderr=side,
-    )
-    os.close(side)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: every writer closed its end
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(main)
-    assert proc.wait(60) == 0
+    args = [sys.executable, "-m", "engine", "run", "--no-dashboard", "--", "sh", "-c", "echo BOOM"]
+    code, out = on_a_terminal(args, cwd, {**os.environ, **env})
+    assert code == 0
     return out
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from terminal import on_a_terminal
 
 from engine.authoring.replay import replay
 from engine.cli.main import main
@@ -122,23 +121,7 @@ def test_a_log_without_lines_replays_to_nothing(tmp_path: Path, content: bytes) 
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     log = tmp_path / "big.log"
     _big_log(log, 400_000)
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "replay", "--rules", str(ROOT / "rules"), str(log)],
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        cwd=tmp_path,
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    assert proc.wait(60) == 0
+    args = [sys.executable, "-m", "engine", "replay", "--rules", str(ROOT / "rules"), str(log)]
+    code, seen = on_a_terminal(args, tmp_path, stdout_too=False)
+    assert code == 0
     assert b"\r  [#" in seen and b"MB/s" in seen
