@@ -22,9 +22,10 @@ hyperscan finds in its raw bytes the few lines a rule may match, and only those
 are decoded.
 
 When the output comes faster than it can be evaluated, what no rule matches is shed, never
-a line a rule may match. A batch whose first chunk waited over `BEHIND_S` (counted from `start`: output read
-while `run` was still setting up waited for that, not for evaluation) goes the fast
-way whatever its size, and of the lines only signals match it reads each signal's last
+a line a rule may match. A batch whose first chunk waited over `BEHIND_S` (counted from
+`start`: output read while `run` was still setting up waited for that, not for
+evaluation) goes the fast way whatever its size, and of the lines only signals match it
+reads each signal's last
 (`engine.logs.skim.hasty_candidates`). Chunks waiting in the queue hold at most
 `MAX_QUEUED_BYTES`: a chunk that comes beyond is queued (up to `MAX_SHED_BYTES` more) with
 only those lines, the others emptied by the posting thread (`engine.logs.skim.shed`,
