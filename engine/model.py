@@ -74,6 +74,7 @@ class Reason(enum.Enum):
     PENDING = "pending"  # condition true, `for` not yet elapsed
     COUNTING = "counting"  # a `count`/`within` rule saw a match, fewer than `count` so far
     SILENCED = "silenced"  # would have notified, but a silence covers it
+    CANCELLED = "cancelled"  # a log rule's wait (`unless`) ended without firing
 
     @property
     def notifies(self) -> bool:

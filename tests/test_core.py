@@ -39,6 +39,7 @@ SUPPRESSED = Reason.SUPPRESSED
 PENDING = Reason.PENDING
 COUNTING = Reason.COUNTING
 SILENCED = Reason.SILENCED
+CANCELLED = Reason.CANCELLED
 
 BOOM = Line("BOOM")
 
@@ -164,6 +165,31 @@ class Case:
     silences: Sequence[Silence] = ()
     bug: str = ""  # when set: the case shows a bug; strict xfail with this reason
 
+
+KEY_WAIT = pack(
+    """id: key
+    severity: warning
+    log: 'Waiting for key'
+    unless:
+      log: 'key activated'
+      within: 3m"""
+)
+KEY_WAIT_COUNTED = pack(
+    """id: key
+    severity: warning
+    log: 'Waiting for key'
+    count: 2
+    within: 1m
+    unless:
+      log: 'key activated'
+      within: 3m"""
+)
+WAIT, ACTIVATED = Line("Waiting for key"), Line("key activated")
+NAN, NAN_IN_FILE = Line("loss=nan"), Line("loss=nan", "logs/swarm_launcher.log")
+ERR_COUNT = pack(
+    "id: errs\n    severity: error\n    metric: errs >= 2",
+    signals="  - name: errs\n    log: 'ERR'\n",
+)
 
 CASES: list[Case] = [
     # --- log rules: first occurrence and cooldown (default 5m) ---------------------------
@@ -811,6 +837,127 @@ CASES: list[Case] = [
         [(0, BOOM), (60, BOOM), (400, TICK)],
         [row(0, "boom", FIRST), row(60, "boom", SUPPRESSED), row(300, "boom", DIGEST, since=60)],
         silences=[Silence("boom", 50, 100)],
+    ),
+    # --- unless: an occurrence waits for the line that makes it normal ------------------------
+    Case(
+        "unless-followed-within-is-cancelled",
+        KEY_WAIT,
+        [(0, WAIT), (5, WAIT), (60, ACTIVATED), (400, TICK)],
+        [
+            row(0, "key", PENDING),
+            row(5, "key", PENDING),
+            row(60, "key", CANCELLED, count=2, since=0),
+        ],
+    ),
+    Case(
+        "unless-not-followed-fires-when-within-ends",
+        KEY_WAIT,
+        [(0, WAIT), (10, WAIT), (300, TICK)],
+        [row(0, "key", PENDING), row(10, "key", PENDING), row(180, "key", FIRST)],
+    ),
+    Case(
+        "unless-follower-exactly-at-within-is-too-late",
+        KEY_WAIT,
+        [(0, WAIT), (180, ACTIVATED)],
+        [row(0, "key", PENDING), row(180, "key", FIRST)],
+    ),
+    Case(
+        "unless-follower-before-the-line-does-not-count",
+        KEY_WAIT,
+        [(0, ACTIVATED), (10, WAIT), (300, TICK)],
+        [row(10, "key", PENDING), row(190, "key", FIRST)],
+    ),
+    Case(
+        "unless-a-new-wait-after-a-cancelled-one",
+        KEY_WAIT,
+        [(0, WAIT), (30, ACTIVATED), (100, WAIT), (400, TICK)],
+        [
+            row(0, "key", PENDING),
+            row(30, "key", CANCELLED),
+            row(100, "key", PENDING),
+            row(280, "key", FIRST),
+        ],
+    ),
+    Case(
+        "unless-follower-on-another-source-counts",
+        KEY_WAIT,
+        [(0, WAIT), (20, Line("key activated", "logs/yarn.log")), (400, TICK)],
+        [row(0, "key", PENDING), row(20, "key", CANCELLED)],
+    ),
+    Case(
+        "unless-exit-cancels-the-wait",
+        KEY_WAIT,
+        [(0, WAIT), (10, event("exit", code=1)), (400, TICK)],
+        [row(0, "key", PENDING), row(10, "key", CANCELLED)],
+    ),
+    Case(
+        "unless-firing-goes-through-the-cooldown",
+        KEY_WAIT,
+        [(0, WAIT), (200, WAIT), (600, TICK)],
+        [
+            row(0, "key", PENDING),
+            row(180, "key", FIRST),
+            row(200, "key", PENDING),
+            row(380, "key", SUPPRESSED),
+            row(480, "key", DIGEST, since=380),
+        ],
+    ),
+    Case(
+        "unless-waits-after-count-is-reached",
+        KEY_WAIT_COUNTED,
+        [(0, WAIT), (10, WAIT), (300, TICK)],
+        [row(0, "key", COUNTING), row(10, "key", PENDING), row(190, "key", FIRST)],
+    ),
+    # --- one line through two sources is one occurrence ---------------------------------------
+    Case(
+        "same-line-on-two-sources-counts-once",
+        COUNT_2_IN_1M,
+        [(0, NAN), (0.5, NAN_IN_FILE), (10, NAN)],
+        [row(0, "nan", COUNTING), row(10, "nan", FIRST)],
+    ),
+    Case(
+        "same-line-file-first-counts-once",
+        COUNT_2_IN_1M,
+        [(0, NAN_IN_FILE), (0.2, NAN), (10, NAN_IN_FILE)],
+        [row(0, "nan", COUNTING), row(10, "nan", FIRST)],
+    ),
+    Case(
+        "same-line-twice-on-one-source-counts-twice",
+        COUNT_2_IN_1M,
+        [(0, NAN), (0.5, NAN)],
+        [row(0, "nan", COUNTING), row(0.5, "nan", FIRST)],
+    ),
+    Case(
+        "same-text-on-two-sources-5s-apart-counts-twice",
+        COUNT_2_IN_1M,
+        [(0, NAN), (5, NAN_IN_FILE)],
+        [row(0, "nan", COUNTING), row(5, "nan", FIRST)],
+    ),
+    Case(
+        "a-third-copy-counts-again",
+        COUNT_2_IN_1M,
+        [(0, NAN), (0.1, NAN_IN_FILE), (0.2, NAN), (0.3, NAN_IN_FILE)],
+        [row(0, "nan", COUNTING), row(0.2, "nan", FIRST)],
+    ),
+    Case(
+        "a-counting-signal-counts-a-twin-once",
+        ERR_COUNT,
+        [(0, Line("ERR")), (0.1, Line("ERR", "logs/swarm_launcher.log")), (1, Line("ERR"))],
+        [row(1, "errs", FIRST)],
+    ),
+    # --- a restart --------------------------------------------------------------------------
+    Case(
+        "count-window-does-not-carry-over-a-restart",
+        COUNT_2_IN_1M,
+        [
+            (0, event("start", pid=1, attempt=1)),
+            (10, NAN),
+            (20, event("exit", code=1)),
+            (30, event("start", pid=2, attempt=2)),
+            (40, NAN),
+            (50, NAN),
+        ],
+        [row(10, "nan", COUNTING), row(40, "nan", COUNTING), row(50, "nan", FIRST)],
     ),
     # --- time going backwards ---------------------------------------------------------------
     Case(

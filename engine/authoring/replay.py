@@ -149,6 +149,7 @@ def replay(
             result.add(engine.feed_lines(block), keep_all)
     if result.lines:  # timers left at the log's end (an empty log has no time to tick at)
         result.add(engine.feed(Tick(engine.now)), keep_all)
+        result.add(engine.finish(), keep_all)
     result.bytes = sum(r.read_bytes for r in readers)
     result.timed = any(r.timed for r in readers)
     result.dropped_bytes = sum(r.splitter.dropped_bytes for r in readers)

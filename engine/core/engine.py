@@ -108,6 +108,13 @@ class Engine:
             self._refresh()
         return out
 
+    def finish(self) -> list[Decision]:
+        """The input ended without an `exit` (a replayed log's last line): each occurrence
+        still waiting for its `unless` line fires now, as the log shows no such line."""
+        out = self._log.finish(self._shared.now)
+        self._refresh()
+        return out
+
     def feed_lines(self, block: LineBlock) -> list[Decision]:
         """Decisions for a block of lines from one source (times non-decreasing)."""
         if not block.texts:
@@ -244,4 +251,3 @@ class Engine:
             (due, _, what), owner = earliest
             self._shared.now = max(self._shared.now, due)
             out.extend(owner.run_timer(what, due))
-

@@ -20,6 +20,8 @@ from engine.model import Decision, LaterLines, Reason, Severity, Silence, revise
 from engine.packs.rule import Rule
 
 Key = tuple[str, str]  # (rule id, group)
+Then = Callable[[Rule, float, str, Callable[[], Decision]], Decision]
+"""What takes an occurrence that its window let through: (rule, t, group, draft)."""
 
 MAX_GROUPS = 1000
 """Groups of one rule the gates keep at once (in a cooldown or a `count` window); beyond
@@ -43,6 +45,10 @@ class Gates:
         self._groups: dict[str, set[str]] = {}  # rule id -> its groups with a gate or window
         self._swept: dict[str, float] = {}  # rule id -> when its idle groups were last dropped
 
+    @property
+    def lean(self) -> bool:
+        return self._lean
+
     def occurrence(
         self,
         rule: Rule,
@@ -51,9 +57,11 @@ class Gates:
         draft: Callable[[], Decision],
         count: int,
         within: float,
+        then: Then | None = None,
     ) -> list[Decision]:
-        """An occurrence through its `count`/`within` window, then the gate; with a warning
-        before it when its rule has just reached `MAX_GROUPS`."""
+        """An occurrence through its `count`/`within` window, then the gate (or `then`, which
+        takes it from there: a log rule's `unless` wait); with a warning before it when its
+        rule has just reached `MAX_GROUPS`."""
         out: list[Decision] = []
         if group and group not in self._groups.setdefault(rule.id, set()):
             group, draft = self._admit(rule, t, group, draft, within, out)
@@ -67,7 +75,14 @@ class Gates:
                     return [*out, bare(rule, t, group, Reason.COUNTING)]
                 return [*out, revised(draft(), reason=Reason.COUNTING, action=None)]
             window.clear()
-        return [*out, self.gated(rule, t, group, draft)]
+        return [*out, (then or self.gated)(rule, t, group, draft)]
+
+    def restart(self, rules: Iterable[str]) -> None:
+        """The training starts (again): the `count`/`within` windows of `rules` (the log
+        rules: lines of the run before do not add to this run's) are emptied."""
+        ids = set(rules)
+        for key in [k for k in self._windows if k[0] in ids]:
+            del self._windows[key]
 
     def _admit(
         self,

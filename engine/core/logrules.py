@@ -2,29 +2,56 @@
 
 A hit of a signal's pattern sets the signal (its `value` group, or one more match)
 and tells every part it was seen; a hit of a log rule, its `where` holding, is an
-occurrence with the line, its number, its source and the lines before it.
+occurrence with the line, its number, its source and the lines before it (of a rule with
+`unless`, it waits first); a hit of an `unless` pattern cancels its rule's waits. The
+twin of a hit on another source is dropped (`engine.core.sequels`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
+from typing import Any
 
 from engine.core.parts import Context, Kit, Lines, Part
+from engine.core.sequels import Twins, Waits
+from engine.core.shared import Timer
 from engine.core.sparse import SparseBlock
 from engine.durations import exact_duration
 from engine.match.matcher import SUSPEND_AFTER, Hit, Match, Overrun
-from engine.model import Decision, Kind, LaterLines, Reason, Severity, Value, as_value
+from engine.model import Decision, Event, Kind, LaterLines, Reason, Severity, Value, as_value
 from engine.packs.rule import LogTrigger, Rule, Signal
 
 
 class LogRules(Part):
     def __init__(self, rules: Sequence[Rule], kit: Kit) -> None:
         super().__init__(rules, kit)
-        self._signals = tuple(kit.signals)  # the matcher's patterns: signals, then log rules
+        # the matcher's patterns: signals, then log rules, then the rules' `unless` patterns
+        self._signals = tuple(kit.signals)
+        self._logs = len(self._signals) + len(rules)
+        self._sequels = tuple(r for r in rules if _log(r).unless is not None)
         self._context = max((_log(r).context for r in rules), default=0)
         self._tails: dict[str, deque[str]] = {}
+        self._waits = Waits(self.shared, kit.gates, kit.ranks, kit.gates.lean)
+        self._twins = Twins()
+
+    def timers(self) -> Iterator[Timer]:
+        return self._waits.timers()
+
+    def run_timer(self, what: Any, t: float) -> list[Decision]:
+        return self._waits.run_timer(what, t)
+
+    def finish(self, t: float) -> list[Decision]:
+        """The input ended: the occurrences still waiting for their `unless` fire."""
+        return self._waits.flush(t)
+
+    def on_event(self, t: float, event: Event) -> list[Decision]:
+        if event.name == "exit":
+            return self._waits.cancel(None, t, None)
+        if event.name == "start":
+            self.kit.gates.restart(r.id for r in self.rules)
+        return []
 
     def tail(self, source: str) -> tuple[str, ...]:
         """The last lines of `source` kept for alert context, as they stand now."""
@@ -41,16 +68,22 @@ class LogRules(Part):
     ) -> list[Decision]:
         if isinstance(hit, Overrun):
             return [self._suspended(hit, lines, t)]
+        text = lines.texts[hit.line]
+        if self._twins.repeated(text, hit.pattern, lines.source, t):
+            return []
         signals = len(self._signals)
         if hit.pattern < signals:
             return self._on_signal(self._signals[hit.pattern], hit.match, t)
+        line_no = lines.line_nos[hit.line]
+        if hit.pattern >= self._logs:
+            rule = self._sequels[hit.pattern - self._logs]
+            return self._waits.cancel(rule.id, t, (lines.source, line_no, t, text))
         rule = self.rules[hit.pattern - signals]
         trig = _log(rule)
         captures = {k: as_value(v) for k, v in hit.match.groupdict().items()}
         values: dict[str, Value] = {**self.shared.metrics, **captures}
         if trig.where is not None and not trig.where.holds(values):
             return []
-        text, line_no = lines.texts[hit.line], lines.line_nos[hit.line]
         values.update(line=text, source=lines.source, line_no=line_no)
         group = trig.group_by.render(captures) if trig.group_by else ""
         where = {
@@ -59,8 +92,13 @@ class LogRules(Part):
             "line_no": line_no,
             "context": context(hit.line, trig.context),
         }
-        draft = partial(self.kit.drafter.draft, rule, t, group, values, where)
-        return self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within)
+        drafter = self.kit.drafter.draft
+        draft = partial(drafter, rule, t, group, values, where)
+        then = None
+        if trig.unless is not None:
+            then = partial(self._waits.begin, make=drafter, values=values, where=where,
+                           origin=(lines.source, line_no, t, text))  # fmt: skip
+        return self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within, then)
 
     def _suspended(self, overrun: Overrun, lines: Lines, t: float) -> Decision:
         """The critical alert that pattern `overrun.pattern` is tried no more."""

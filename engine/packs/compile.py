@@ -42,6 +42,7 @@ from engine.packs.rule import (
     Signal,
     Translation,
     Trigger,
+    Unless,
 )
 from engine.packs.template import Template, compile_template
 from engine.packs.yamlio import JsonPath, Located
@@ -218,10 +219,39 @@ def _compile_log(ctx: _Ctx) -> tuple[Trigger | None, Collection[str] | None]:
     count, within = _count_within(ctx)
     group_by = ctx.template("group_by", captures)
     context = ctx.get("context", DEFAULT_CONTEXT)
+    unless = _unless(ctx)
     template_names = None if names is None else {*names, *LOG_TEMPLATE_NAMES}
     if pattern is None or ctx.failed:
         return None, template_names
-    return LogTrigger(pattern, where, count, within, context, group_by), template_names
+    trigger = LogTrigger(pattern, where, count, within, context, group_by, unless)
+    return trigger, template_names
+
+
+def _unless(ctx: _Ctx) -> Unless | None:
+    """The `unless` of a log rule: its own regex (with the rule's `ignore_case`, its own
+    `stream`) and a `within` longer than 0s."""
+    raw = ctx.get("unless")
+    if not isinstance(raw, Mapping):
+        return None
+    flags = re.IGNORECASE if ctx.get("ignore_case", False) is True else 0
+    found: list[RuleProblem] = []
+    pattern = make_pattern(str(raw.get("log", "")), flags, raw.get("stream"), "log", found)
+    for problem in found:
+        ctx.problems.append(
+            RuleProblem(("unless", "log"), "'unless' " + problem.message, problem.level)
+        )
+    try:
+        within = parse_duration(raw.get("within"))
+    except DurationError as exc:
+        ctx.error(("unless", "within"), f"'unless' 'within': {exc}")
+        return None
+    if within <= 0:
+        ctx.error(("unless", "within"), "'unless' 'within' must be longer than 0s")
+        return None
+    if pattern is None:
+        ctx.bad.add("unless")
+        return None
+    return Unless(pattern, within)
 
 
 def _compile_event(ctx: _Ctx) -> tuple[Trigger | None, Collection[str] | None]:
@@ -276,7 +306,9 @@ class KindSpec:
 KINDS: Mapping[Kind, KindSpec] = {
     Kind.LOG: KindSpec(
         _compile_log,
-        frozenset({"where", "count", "within", "stream", "ignore_case", "context", "group_by"}),
+        frozenset(
+            {"where", "count", "within", "stream", "ignore_case", "context", "group_by", "unless"}
+        ),
         "{line}",
     ),
     Kind.EVENT: KindSpec(

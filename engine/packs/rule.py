@@ -53,6 +53,14 @@ class Signal:
 
 
 @dataclass(frozen=True, eq=False)
+class Unless:
+    """A log rule's sequel: a line of `pattern` within `within` of an occurrence cancels it."""
+
+    pattern: Pattern
+    within: float
+
+
+@dataclass(frozen=True, eq=False)
 class LogTrigger:
     pattern: Pattern
     where: Expression | None = None
@@ -60,6 +68,7 @@ class LogTrigger:
     within: float = 0.0
     context: int = 20
     group_by: Template | None = None
+    unless: Unless | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,9 +162,11 @@ class RuleSet:
     @cached_property
     def patterns(self) -> tuple[Pattern, ...]:
         """What a matcher for these rules is built from, in the order its hits name them:
-        every signal's pattern, then every enabled log rule's, in load order."""
-        logs = (r.trigger.pattern for r in self.enabled if isinstance(r.trigger, LogTrigger))
-        return (*(s.pattern for s in self.signals), *logs)
+        every signal's pattern, then every enabled log rule's, in load order, then the
+        `unless` pattern of each enabled log rule that has one, in the same order."""
+        logs = [r.trigger for r in self.enabled if isinstance(r.trigger, LogTrigger)]
+        sequels = (t.unless.pattern for t in logs if t.unless is not None)
+        return (*(s.pattern for s in self.signals), *(t.pattern for t in logs), *sequels)
 
     @cached_property
     def context(self) -> int:
