@@ -75,6 +75,7 @@ class Reason(enum.Enum):
     COUNTING = "counting"  # a `count`/`within` rule saw a match, fewer than `count` so far
     SILENCED = "silenced"  # would have notified, but a silence covers it
     CANCELLED = "cancelled"  # a log rule's wait (`unless`) ended without firing
+    INHIBITED = "inhibited"  # folded into the alert of its cause (`inhibited_by`)
 
     @property
     def notifies(self) -> bool:
@@ -230,6 +231,7 @@ class Decision:
     condition: str = ""  # what the rule watches, as written (see `Rule.condition`)
     ended_by: str | None = None  # what ended a resolved state: one of ENDINGS
     translations: Mapping[str, Texts] = field(default_factory=dict)  # by language tag
+    inhibited_by: str | None = None  # the rule whose alert this occurrence was folded into
 
     @property
     def notifies(self) -> bool:

@@ -40,6 +40,7 @@ PENDING = Reason.PENDING
 COUNTING = Reason.COUNTING
 SILENCED = Reason.SILENCED
 CANCELLED = Reason.CANCELLED
+INHIBITED = Reason.INHIBITED
 
 BOOM = Line("BOOM")
 
@@ -190,6 +191,33 @@ ERR_COUNT = pack(
     "id: errs\n    severity: error\n    metric: errs >= 2",
     signals="  - name: errs\n    log: 'ERR'\n",
 )
+
+CRASH_FOLDS = pack(
+    """id: oom
+    severity: critical
+    log: 'CUDA out of memory'""",
+    """id: launcher-error
+    severity: critical
+    log: 'An error was detected'
+    inhibited_by: {severity: critical, before: 5m}""",
+    """id: exception
+    severity: critical
+    log: 'Error: '
+    inhibited_by: {severity: critical, after: 10s}""",
+    """id: crashed
+    severity: critical
+    event: exit
+    where: code != 0
+    inhibited_by: {severity: critical, labels: {incident: crash}}""",
+    """id: disk
+    severity: critical
+    log: 'No space left'
+    labels: {incident: crash}""",
+    """id: warn
+    severity: warning
+    log: 'slow'""",
+)
+OOM, LAUNCHER, EXC = Line("CUDA out of memory"), Line("An error was detected"), Line("Error: x")
 
 CASES: list[Case] = [
     # --- log rules: first occurrence and cooldown (default 5m) ---------------------------
@@ -958,6 +986,79 @@ CASES: list[Case] = [
             (50, NAN),
         ],
         [row(10, "nan", COUNTING), row(40, "nan", COUNTING), row(50, "nan", FIRST)],
+    ),
+    # --- inhibited_by: the generic alerts of one crash fold into its cause -------------------
+    Case(
+        "a-cause-before-folds-what-follows",
+        CRASH_FOLDS,
+        [(0, OOM), (2, LAUNCHER), (300, LAUNCHER)],
+        [
+            row(0, "oom", FIRST),
+            row(2, "launcher-error", INHIBITED),
+            row(300, "launcher-error", FIRST),
+        ],
+    ),
+    Case(
+        "an-occurrence-waits-after-for-a-cause",
+        CRASH_FOLDS,
+        [(0, EXC), (3, OOM), (60, TICK)],
+        [row(0, "exception", PENDING), row(3, "oom", FIRST), row(10, "exception", INHIBITED)],
+    ),
+    Case(
+        "no-cause-within-after-fires-when-the-wait-ends",
+        CRASH_FOLDS,
+        [(0, EXC), (10, OOM)],
+        [row(0, "exception", PENDING), row(10, "exception", FIRST), row(10, "oom", FIRST)],
+    ),
+    Case(
+        "a-generic-alert-that-waits-stands-for-the-next-ones",
+        CRASH_FOLDS,
+        [(0, EXC), (1, LAUNCHER), (20, TICK)],
+        [
+            row(0, "exception", PENDING),
+            row(1, "launcher-error", INHIBITED),
+            row(10, "exception", FIRST),
+        ],
+    ),
+    Case(
+        "a-cause-below-the-severity-does-not-fold",
+        CRASH_FOLDS,
+        [(0, Line("slow")), (1, LAUNCHER)],
+        [row(0, "warn", FIRST), row(1, "launcher-error", FIRST)],
+    ),
+    Case(
+        "labels-select-the-causes",
+        CRASH_FOLDS,
+        [
+            (0, OOM),
+            (1, event("exit", code=1)),
+            (400, Line("No space left")),
+            (401, event("exit", code=1)),
+        ],
+        [
+            row(0, "oom", FIRST),
+            row(1, "crashed", FIRST),
+            row(400, "disk", FIRST),
+            row(401, "crashed", INHIBITED),
+        ],
+    ),
+    Case(
+        "a-cause-held-by-its-cooldown-still-folds",
+        CRASH_FOLDS,
+        [(0, OOM), (100, LAUNCHER), (200, OOM), (201, LAUNCHER), (400, TICK)],
+        [
+            row(0, "oom", FIRST),
+            row(100, "launcher-error", INHIBITED),
+            row(200, "oom", SUPPRESSED),
+            row(201, "launcher-error", INHIBITED),
+            row(300, "oom", DIGEST, since=200),
+        ],
+    ),
+    Case(
+        "a-cause-longer-ago-than-before-does-not-fold",
+        CRASH_FOLDS,
+        [(0, OOM), (300, LAUNCHER)],
+        [row(0, "oom", FIRST), row(300, "launcher-error", FIRST)],
     ),
     # --- time going backwards ---------------------------------------------------------------
     Case(

@@ -255,12 +255,14 @@ def test_the_demo_seen_through_the_dashboard(demo_dir: Path, nodes: list[Node]) 
     assert events[2]["now"] > events[0]["now"]
 
     # the fault: an alert with its reason, the exit and the restart to come
+    # (the exit folds into the exception's alert: one critical alert for the crash)
     crashed = wait_state(
-        base, lambda s: any(a["rule"] == "trainer-crashed" for a in s["alerts"]), timeout=120
+        base, lambda s: any(a["rule"] == "python-exception" for a in s["alerts"]), timeout=120
     )
-    (alert,) = [a for a in crashed["alerts"] if a["rule"] == "trainer-crashed"]
+    (alert,) = [a for a in crashed["alerts"] if a["rule"] == "python-exception"]
     assert alert["reason"] == "first" and alert["severity"] == "critical"
-    assert alert["summary"].startswith("training exited with code 1")
+    assert alert["summary"].startswith("the trainer raised RuntimeError: demo fault")
+    assert not any(a["rule"] == "trainer-crashed" for a in crashed["alerts"])
     waiting = wait_state(base, lambda s: s["training"]["state"] == "restarting")
     assert waiting["training"]["exit_code"] == 1 and waiting["training"]["restarts"] == 1
     assert waiting["training"]["pid"] is None and waiting["training"]["uptime_s"] is None
@@ -286,7 +288,7 @@ def test_the_demo_seen_through_the_dashboard(demo_dir: Path, nodes: list[Node]) 
     }  # fmt: skip
     crash_key = (
         "rlswarm_alerts_total",
-        frozenset({("rule", "trainer-crashed"), ("severity", "critical")}),
+        frozenset({("rule", "python-exception"), ("severity", "critical")}),
     )
     assert samples[crash_key] == 1.0
     assert samples[("rlswarm_restarts_total", frozenset())] == 1.0

@@ -280,27 +280,27 @@ def scraped(prom: Daemon, names: set[str]) -> None:
 def grouped(am: Daemon, hooks: Hooks, nodes: list[Node]) -> None:
     """Both nodes crash: one group per rule holds both, sent to `phones` and to `team`."""
     names = {node.name for node in nodes}
-    crashed = {"rule": "trainer-crashed", "category": "app_bug_crash"}
+    crashed = {"rule": "python-exception", "category": "app_bug_crash"}
     together = wait_for(lambda: group_nodes(am, crashed, "phones") == names, 60, 0.5)
     assert together, (get_json(f"{am.url}/api/v2/alerts/groups"), nodes[0].stderr[-2000:])
     assert group_nodes(am, crashed, "team") == names  # critical: phones *and* team
 
     def notified(receiver: str) -> bool:
-        return hooks.nodes_notified(receiver, "trainer-crashed") == names
+        return hooks.nodes_notified(receiver, "python-exception") == names
 
     assert wait_for(lambda: notified("phones") and notified("team"), 15), hooks.got
     first = nodes[0].name
     [labels] = [
         a["labels"]
         for a in active_alerts(am)
-        if a["labels"]["alertname"] == "trainer-crashed" and a["labels"]["node"] == first
+        if a["labels"]["alertname"] == "python-exception" and a["labels"]["node"] == first
     ]
     assert labels == {
-        "alertname": "trainer-crashed",
-        "rule": "trainer-crashed",
+        "alertname": "python-exception",
+        "rule": "python-exception",
         "severity": "critical",
         "category": "app_bug_crash",
-        "pack": "training",
+        "pack": "rlswarm",
         "node": first,
         "project": "rl-swarm",
     }

@@ -27,6 +27,8 @@ def decision_line(d: Decision, timed: bool) -> str:
         extra = f" ({more} since {(when(d.since, timed) or '-').replace('+00:00', 'Z')})"
     if d.duration_s is not None:
         extra += f" (lasted {format_duration(d.duration_s)})"
+    if d.inhibited_by:
+        extra += f" (folded into {d.inhibited_by})"
     group = f"[{d.group}] " if d.group else ""
     return (
         f"{stamp:<24} {d.severity.label:<8} {d.rule} {d.reason.value:<16} {where:<10} "
@@ -35,7 +37,8 @@ def decision_line(d: Decision, timed: bool) -> str:
 
 
 def decision_json(d: Decision, timed: bool) -> str:
-    return json.dumps(decision_record(d, timed), ensure_ascii=False)
+    record: dict[str, object] = {**decision_record(d, timed), "inhibited_by": d.inhibited_by}
+    return json.dumps(record, ensure_ascii=False)
 
 
 TALLY_COLUMNS = (

@@ -57,7 +57,7 @@ class Engine:
             raise ValueError("the matcher was built for other patterns than these rules'")
         self._enabled = enabled
         self._shared = Shared()
-        self._gates = Gates(self._shared, silences, lean, len(enabled))
+        self._gates = Gates(self._shared, silences, lean, enabled)
         kit = Kit(
             shared=self._shared,
             drafter=Drafter(host, project),
@@ -110,8 +110,10 @@ class Engine:
 
     def finish(self) -> list[Decision]:
         """The input ended without an `exit` (a replayed log's last line): each occurrence
-        still waiting for its `unless` line fires now, as the log shows no such line."""
+        still waiting for its `unless` line fires now, as the log shows no such line, and
+        each still waiting for a cause (`inhibited_by`) is decided with what came."""
         out = self._log.finish(self._shared.now)
+        out.extend(self._gates.finish(self._shared.now))
         self._refresh()
         return out
 

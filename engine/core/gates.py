@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 from engine.core.drafts import bare
 from engine.core.lifecycle import Draft, Gate, State
 from engine.core.shared import INF, Shared, Timer
 from engine.model import Decision, LaterLines, Reason, Severity, Silence, revised
-from engine.packs.rule import Rule
+from engine.packs.rule import Inhibition, Rule
 
 Key = tuple[str, str]  # (rule id, group)
 Then = Callable[[Rule, float, str, Callable[[], Decision]], Decision]
@@ -33,8 +35,16 @@ SWEEP_EVERY_S = 1.0  # at the cap, look for idle groups to forget at most this o
 
 
 class Gates:
-    def __init__(self, shared: Shared, silences: Iterable[Silence], lean: bool, rank: int) -> None:
+    def __init__(
+        self, shared: Shared, silences: Iterable[Silence], lean: bool, rules: Sequence[Rule]
+    ) -> None:
         self._shared = shared
+        self._rules = {rule.id: rule for rule in rules}
+        self._ranks = {rule.id: i for i, rule in enumerate(rules)}
+        rank = len(rules)
+        self._latest: dict[str, float] = {}  # rule id -> its latest occurrence at the gate
+        self._folding: dict[Key, _Folding] = {}  # occurrences waiting for a cause
+        self._causes: dict[str, tuple[str, ...]] = {}  # rule id -> the rules that inhibit it
         self._silences = list(silences)
         self._lean = lean
         self._rank = rank  # a digest ranks after every rule's own timers
@@ -75,14 +85,77 @@ class Gates:
                     return [*out, bare(rule, t, group, Reason.COUNTING)]
                 return [*out, revised(draft(), reason=Reason.COUNTING, action=None)]
             window.clear()
-        return [*out, (then or self.gated)(rule, t, group, draft)]
+        return [*out, (then or self.admit)(rule, t, group, draft)]
+
+    def admit(self, rule: Rule, t: float, group: str, draft: Callable[[], Decision]) -> Decision:
+        """An occurrence that nothing else holds: folded into its cause (`inhibited_by`),
+        waiting for one, or through the gate."""
+        inhibition = rule.inhibited_by
+        if inhibition is None:
+            return self.gated(rule, t, group, draft)
+        cause = self._cause(rule, inhibition, t - inhibition.before)
+        if cause is not None:
+            return self._inhibited(rule, t, group, draft, cause)
+        if inhibition.after <= 0:
+            return self.gated(rule, t, group, draft)
+        key = (rule.id, group)
+        held = self._folding.get(key)
+        if held is None:
+            self._folding[key] = _Folding(rule, t, t + inhibition.after, draft)
+            self._shared.due_by(t + inhibition.after)
+        if self._lean:
+            return bare(rule, t, group, Reason.PENDING)
+        return revised(draft(), reason=Reason.PENDING, action=None)
+
+
+    def _cause(self, rule: Rule, inhibition: Inhibition, since: float) -> str | None:
+        """The rule (another than `rule`) of the latest alert since `since` that inhibits
+        `rule`; None when there is none."""
+        causes = self._causes.get(rule.id)
+        if causes is None:
+            others = (r for r in self._rules.values() if r.id != rule.id)
+            causes = self._causes[rule.id] = tuple(r.id for r in others if inhibition.covers(r))
+        best: tuple[float, str] | None = None
+        for rule_id in causes:
+            t = self._latest.get(rule_id)
+            if t is not None and t > since and (best is None or t > best[0]):
+                best = (t, rule_id)
+        if best is None:  # an occurrence that waits for a cause of its own stands for this one
+            for (rule_id, _), held in self._folding.items():
+                if held.since > since and rule_id in causes:
+                    return rule_id
+        return None if best is None else best[1]
+
+    def _inhibited(
+        self, rule: Rule, t: float, group: str, draft: Callable[[], Decision], cause: str
+    ) -> Decision:
+        if self._lean:
+            return revised(bare(rule, t, group, Reason.INHIBITED), inhibited_by=cause)
+        return revised(draft(), t=t, reason=Reason.INHIBITED, action=None, inhibited_by=cause)
+
+    def finish(self, t: float) -> list[Decision]:
+        """The input ended: each occurrence still waiting for a cause is decided now."""
+        keys = sorted(self._folding, key=lambda k: (self._ranks[k[0]], k[1]))
+        return [self._folded(key, t) for key in keys]
+
+    def _folded(self, key: Key, t: float) -> Decision:
+        """The end of a wait for a cause: folded into one that came, or through the gate."""
+        held = self._folding.pop(key)
+        rule = held.rule
+        assert rule.inhibited_by is not None
+        cause = self._cause(rule, rule.inhibited_by, held.since - rule.inhibited_by.before)
+        if cause is not None:
+            return self._inhibited(rule, t, key[1], held.draft, cause)
+        return self.gated(rule, t, key[1], lambda: revised(held.draft(), t=t))
 
     def restart(self, rules: Iterable[str]) -> None:
         """The training starts (again): the `count`/`within` windows of `rules` (the log
-        rules: lines of the run before do not add to this run's) are emptied."""
+        rules: lines of the run before do not add to this run's) are emptied, and no alert
+        before counts as a cause (`inhibited_by`)."""
         ids = set(rules)
         for key in [k for k in self._windows if k[0] in ids]:
             del self._windows[key]
+        self._latest.clear()  # nor is an alert of the run before the cause of this one's
 
     def _admit(
         self,
@@ -136,7 +209,9 @@ class Gates:
         )
 
     def gated(self, rule: Rule, t: float, group: str, draft: Callable[[], Decision]) -> Decision:
-        """Through the cooldown gate; a would-be notification under a silence is held back."""
+        """Through the cooldown gate; a would-be notification under a silence is held back.
+        Every occurrence that comes here, sent or not, is a possible cause (`inhibited_by`)."""
+        self._latest[rule.id] = t
         key = (rule.id, group)
         gate = self._gates.get(key)
         if gate is None:
@@ -167,13 +242,18 @@ class Gates:
         return revised(decision, reason=Reason.SILENCED, action=None)
 
     def timers(self) -> Iterator[Timer]:
+        for key, held in self._folding.items():
+            yield held.due, self._ranks[key[0]], ("fold", key)
         for i, (key, gate) in enumerate(self._gates.items()):
             due = gate.digest_due(self._cooldowns[key[0]])
             if due is not None:
                 yield due, self._rank + i, key
 
-    def run_timer(self, key: Key, t: float) -> list[Decision]:
-        """The digest of what the gate of `key` held back."""
+    def run_timer(self, what: Key | tuple[str, Key], t: float) -> list[Decision]:
+        """The digest of what the gate of a key held back, or the end of a wait for a cause."""
+        if what[0] == "fold" and isinstance(what[1], tuple):
+            return [self._folded(what[1], t)]
+        key = cast(Key, what)
         decision = self._gates[key].digest(t)
         episode = self._shared.episodes.get(key[0])
         if episode is not None and episode.state is State.FIRING:
@@ -191,6 +271,14 @@ class Gates:
             if held is not None and isinstance(held.context, LaterLines):
                 held.context.settle()
         self._holding.clear()
+
+
+@dataclass
+class _Folding:
+    rule: Rule
+    since: float
+    due: float
+    draft: Callable[[], Decision]
 
 
 def _regrouped(draft: Callable[[], Decision]) -> Decision:

@@ -110,7 +110,7 @@ class Waits:
     def run_timer(self, key: Key, t: float) -> list[Decision]:
         """Nothing cancelled the wait: its occurrence goes through the gate now."""
         wait = self._waits.pop(key)
-        return [self._gates.gated(wait.rule, t, key[1], lambda: self._drafted(wait, key[1], t))]
+        return [self._gates.admit(wait.rule, t, key[1], lambda: self._drafted(wait, key[1], t))]
 
     def flush(self, t: float) -> list[Decision]:
         """The input ended (a replayed log): every open wait fires now, in rule order."""

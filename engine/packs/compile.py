@@ -34,6 +34,7 @@ from engine.packs.rule import (
     AbsentTrigger,
     EventTrigger,
     Examples,
+    Inhibition,
     LogTrigger,
     MetricTrigger,
     Pattern,
@@ -307,12 +308,24 @@ KINDS: Mapping[Kind, KindSpec] = {
     Kind.LOG: KindSpec(
         _compile_log,
         frozenset(
-            {"where", "count", "within", "stream", "ignore_case", "context", "group_by", "unless"}
+            {
+                "where",
+                "count",
+                "within",
+                "stream",
+                "ignore_case",
+                "context",
+                "group_by",
+                "unless",
+                "inhibited_by",
+            }
         ),
         "{line}",
     ),
     Kind.EVENT: KindSpec(
-        _compile_event, frozenset({"where", "count", "within", "group_by"}), "{rule}"
+        _compile_event,
+        frozenset({"where", "count", "within", "group_by", "inhibited_by"}),
+        "{rule}",
     ),
     Kind.METRIC: KindSpec(_compile_metric, frozenset({"for", "resolve", "repeat"}), "{rule}"),
     Kind.ABSENT: KindSpec(
@@ -419,6 +432,9 @@ def compile_rule(
     examples = _examples(ctx, kind)
     if rejected is not None or ctx.failed or kind is None or trigger is None or summary is None:
         return None, ctx.problems
+    inhibited_by = _inhibited_by(ctx)
+    if ctx.failed:
+        return None, ctx.problems
     action = raw.get("action")
     rule = Rule(
         id=raw["id"],
@@ -434,10 +450,30 @@ def compile_rule(
         enabled=bool(ctx.get("enabled", True)),
         action=Action(action) if action else None,
         examples=examples,
+        inhibited_by=inhibited_by,
         path=path,
         line=line,
     )
     return rule, ctx.problems
+
+
+def _inhibited_by(ctx: _Ctx) -> Inhibition | None:
+    """A log or event rule's `inhibited_by` (the schema checked its keys and values)."""
+    raw = ctx.get("inhibited_by")
+    if not isinstance(raw, Mapping):
+        return None
+    times: list[float] = []
+    for key, default in (("before", DEFAULT_INHIBIT_BEFORE), ("after", 0.0)):
+        try:
+            times.append(parse_duration(raw[key]) if key in raw else default)
+        except DurationError as exc:
+            ctx.error(("inhibited_by", key), f"'inhibited_by' '{key}': {exc}")
+            return None
+    severity = Severity.parse(raw.get("severity", "critical"))
+    return Inhibition(severity, dict(raw.get("labels", {})), times[0], times[1])
+
+
+DEFAULT_INHIBIT_BEFORE = 300.0
 
 
 # --- whole packs -----------------------------------------------------------------------------

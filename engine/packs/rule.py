@@ -107,6 +107,25 @@ class Examples:
 
 
 @dataclass(frozen=True, eq=False)
+class Inhibition:
+    """A rule whose occurrence is folded into another rule's alert (the cause) of at least
+    `severity` that carries every label of `labels`, coming up to `before` earlier or up to
+    `after` later (the occurrence waits that long)."""
+
+    severity: Severity
+    labels: Mapping[str, str]
+    before: float
+    after: float
+
+    def covers(self, rule: Rule) -> bool:
+        """Whether an alert of `rule` is such a cause (a rule that is inhibited itself is
+        one too: the first of several generic alerts stands for the others)."""
+        return rule.severity >= self.severity and all(
+            rule.labels.get(k) == v for k, v in self.labels.items()
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class Translation:
     """A rule's texts in one other language; None: that text falls back to English."""
 
@@ -129,6 +148,7 @@ class Rule:
     enabled: bool = True
     action: Action | None = None
     examples: Examples = field(default_factory=Examples)
+    inhibited_by: Inhibition | None = None
     path: str = "<memory>"
     line: int = 0
 
