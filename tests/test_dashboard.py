@@ -297,7 +297,7 @@ def test_the_demo_seen_through_the_dashboard(demo_dir: Path, nodes: list[Node]) 
     assert samples[("rlswarm_lines_total", frozenset())] > 50
     ok = ("rlswarm_deliveries_total", frozenset({("channel", "journal"), ("result", "ok")}))
     failed = ("rlswarm_deliveries_total", frozenset({("channel", "hook"), ("result", "failed")}))
-    assert samples[ok] >= 2 and samples[failed] >= 1
+    assert samples[ok] >= 1 and samples[failed] >= 1  # the crash's one alert
     assert samples[("rlswarm_outbox_pending", frozenset({("channel", "hook")}))] >= 1
 
     # no secret anywhere the dashboard serves
