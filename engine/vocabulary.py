@@ -66,7 +66,7 @@ EVENTS: Mapping[str, tuple[str, ...]] = {
     "prompt_loop": ("question", "answer", "option"),
     "patched": ("fix", "library", "version", "applied"),
     "heartbeat": ("batches",),
-    "exception": ("type", "message", "traceback"),
+    "exception": ("type", "message", "traceback", "frames", "last_frame", "cut_off", "source"),
 }
 
 COMMON_TEMPLATE_NAMES: tuple[str, ...] = ("rule", "severity", "host", "project", "time")

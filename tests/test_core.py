@@ -219,6 +219,30 @@ CRASH_FOLDS = pack(
 )
 OOM, LAUNCHER, EXC = Line("CUDA out of memory"), Line("An error was detected"), Line("Error: x")
 
+TRACEBACKS = pack(
+    """id: cut
+    severity: error
+    event: exception
+    where: cut_off
+    cooldown: '0'""",
+    """id: done
+    severity: error
+    event: exception
+    where: not cut_off
+    cooldown: '0'""",
+)
+
+
+def traceback(*lines: str, source: str = "stdout") -> list[tuple[float, Line]]:
+    """The lines of one traceback, all at time 0."""
+    return [(0, Line(text, source)) for text in lines]
+
+
+TB_START, TB_FRAME = (
+    "Traceback (most recent call last):",
+    '  File "/x/vllm/worker.py", line 9, in run',
+)
+
 CASES: list[Case] = [
     # --- log rules: first occurrence and cooldown (default 5m) ---------------------------
     Case(
@@ -1059,6 +1083,72 @@ CASES: list[Case] = [
         CRASH_FOLDS,
         [(0, OOM), (300, LAUNCHER)],
         [row(0, "oom", FIRST), row(300, "launcher-error", FIRST)],
+    ),
+    # --- tracebacks: one `exception` event each ---------------------------------------------
+    Case(
+        "a-prefixed-traceback-is-one-event-when-it-settles",
+        TRACEBACKS,
+        [
+            *traceback(
+                "[rank0]: Traceback (most recent call last):",
+                '[rank0]:   File "/x/train.py", line 3, in main',
+                "[rank0]:     step()",
+                "[rank0]: RuntimeError: boom",
+            ),
+            (10, TICK),
+        ],
+        [row(1, "done", FIRST)],
+    ),
+    Case(
+        "a-chained-traceback-is-one-event",
+        TRACEBACKS,
+        [
+            *traceback(
+                TB_START,
+                TB_FRAME,
+                "KeyError: 'question'",
+                "During handling of the above exception, another exception occurred:",
+                TB_START,
+                '  File "/x/b.py", line 2, in g',
+                "RuntimeError: boom",
+            ),
+            (10, TICK),
+        ],
+        [row(1, "done", FIRST)],
+    ),
+    Case(
+        "a-traceback-without-its-last-line-is-cut-off-after-the-time-limit",
+        TRACEBACKS,
+        [*traceback(TB_START, TB_FRAME), (2, Line("other output")), (10, TICK)],
+        [row(5, "cut", FIRST)],
+    ),
+    Case(
+        "a-new-traceback-cuts-off-the-open-one",
+        TRACEBACKS,
+        [*traceback(TB_START, TB_FRAME, TB_START, TB_FRAME, "ValueError: x"), (10, TICK)],
+        [row(0, "cut", FIRST), row(1, "done", FIRST)],
+    ),
+    Case(
+        "the-exit-cuts-off-an-open-traceback",
+        TRACEBACKS,
+        [*traceback(TB_START, TB_FRAME), (2, event("exit", code=137)), (10, TICK)],
+        [row(2, "cut", FIRST)],
+    ),
+    Case(
+        "a-traceback-on-console-and-file-is-one-event",
+        TRACEBACKS,
+        [
+            *traceback(TB_START, TB_FRAME, "ValueError: x"),
+            *traceback(TB_START, TB_FRAME, "ValueError: x", source="logs/swarm_launcher.log"),
+            (10, TICK),
+        ],
+        [row(1, "done", FIRST)],
+    ),
+    Case(
+        "frames-without-a-first-line-are-no-traceback",
+        TRACEBACKS,
+        [*traceback(TB_FRAME, "ValueError: x"), (10, TICK)],
+        [],
     ),
     # --- time going backwards ---------------------------------------------------------------
     Case(

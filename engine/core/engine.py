@@ -67,6 +67,8 @@ class Engine:
             ranks={rule.id: i for i, rule in enumerate(enabled)},
             seen=self._seen,
             refresh=self._refresh,
+            emit=self._emit,
+            tracebacks=rules.tracebacks,
         )
         self._parts: list[Part] = []
         for kind, part in PARTS.items():
@@ -204,6 +206,14 @@ class Engine:
         if changed:
             for part in self._parts:
                 out.extend(part.on_values(t, (name,)))
+        return out
+
+    def _emit(self, event: Event) -> list[Decision]:
+        """An event the core made itself (a traceback assembled from lines), to every part."""
+        out: list[Decision] = []
+        for part in self._parts:
+            out.extend(part.on_event(event.t, event))
+        self._refresh()
         return out
 
     def _quiet_limit(self) -> float:

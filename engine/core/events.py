@@ -25,7 +25,7 @@ class EventRules(Part):
             if trig.where is not None and not trig.where.holds(values):
                 continue
             group = trig.group_by.render(event.fields) if trig.group_by else ""
-            draft = partial(self.kit.drafter.draft, rule, t, group, values)
+            draft = partial(self.kit.drafter.draft, rule, t, group, values, _where(event))
             out += self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within)
         return out
 
@@ -33,3 +33,11 @@ class EventRules(Part):
 def _event(rule: Rule) -> EventTrigger:
     assert isinstance(rule.trigger, EventTrigger)
     return rule.trigger
+
+
+def _where(event: Event) -> dict[str, object] | None:
+    """An assembled traceback's lines are its alert's context (`context` of log rules)."""
+    traceback = event.fields.get("traceback")
+    if event.name == "exception" and isinstance(traceback, str) and traceback:
+        return {"context": tuple(traceback.splitlines())}
+    return None

@@ -107,7 +107,6 @@ class Gates:
             return bare(rule, t, group, Reason.PENDING)
         return revised(draft(), reason=Reason.PENDING, action=None)
 
-
     def _cause(self, rule: Rule, inhibition: Inhibition, since: float) -> str | None:
         """The rule (another than `rule`) of the latest alert since `since` that inhibits
         `rule`; None when there is none."""

@@ -18,6 +18,7 @@ from engine.core.parts import Context, Kit, Lines, Part
 from engine.core.sequels import Twins, Waits
 from engine.core.shared import Timer
 from engine.core.sparse import SparseBlock
+from engine.core.tracebacks import Due, Tracebacks
 from engine.durations import exact_duration
 from engine.match.matcher import SUSPEND_AFTER, Hit, Match, Overrun
 from engine.model import Decision, Event, Kind, LaterLines, Reason, Severity, Value, as_value
@@ -35,23 +36,35 @@ class LogRules(Part):
         self._tails: dict[str, deque[str]] = {}
         self._waits = Waits(self.shared, kit.gates, kit.ranks, kit.gates.lean)
         self._twins = Twins()
+        self._tracebacks = Tracebacks()
+        self._traceback_first = self._logs + len(self._sequels) if kit.tracebacks else -1
+        self._traceback_rank = len(kit.ranks)  # after every rule's timers
 
     def timers(self) -> Iterator[Timer]:
-        return self._waits.timers()
+        yield from self._waits.timers()
+        for due, what in self._tracebacks.timers():
+            yield due, self._traceback_rank, what
 
     def run_timer(self, what: Any, t: float) -> list[Decision]:
+        if isinstance(what, Due):
+            return self._emitted(self._tracebacks.run_timer(what, t))
         return self._waits.run_timer(what, t)
 
     def finish(self, t: float) -> list[Decision]:
-        """The input ended: the occurrences still waiting for their `unless` fire."""
-        return self._waits.flush(t)
+        """The input ended: open tracebacks close, and the occurrences still waiting for
+        their `unless` fire."""
+        return [*self._emitted(self._tracebacks.flush(t)), *self._waits.flush(t)]
 
     def on_event(self, t: float, event: Event) -> list[Decision]:
         if event.name == "exit":
-            return self._waits.cancel(None, t, None)
+            closed = self._emitted(self._tracebacks.flush(t))
+            return [*closed, *self._waits.cancel(None, t, None)]
         if event.name == "start":
             self.kit.gates.restart(r.id for r in self.rules)
         return []
+
+    def _emitted(self, events: Sequence[Event]) -> list[Decision]:
+        return [d for event in events for d in self.kit.emit(event)]
 
     def tail(self, source: str) -> tuple[str, ...]:
         """The last lines of `source` kept for alert context, as they stand now."""
@@ -75,6 +88,11 @@ class LogRules(Part):
         if hit.pattern < signals:
             return self._on_signal(self._signals[hit.pattern], hit.match, t)
         line_no = lines.line_nos[hit.line]
+        if 0 <= self._traceback_first <= hit.pattern:
+            kind = hit.pattern - self._traceback_first
+            made = self._tracebacks.line(kind, hit.match, lines.source, line_no, text, t)
+            self.kit.refresh()
+            return self._emitted(made)
         if hit.pattern >= self._logs:
             rule = self._sequels[hit.pattern - self._logs]
             return self._waits.cancel(rule.id, t, (lines.source, line_no, t, text))

@@ -46,6 +46,8 @@ class Kit:
     ranks: Mapping[str, int]  # rule id -> its place among the enabled rules
     seen: Callable[[float, str, bool], list[Decision]]  # (t, signal, its value changed)
     refresh: Callable[[], None]  # lowers `shared.next_due` to the earliest timer
+    emit: Callable[[Event], list[Decision]]  # an event made here (a traceback) to every part
+    tracebacks: bool = False  # the matcher's last patterns are `TRACEBACK_PATTERNS`
 
 
 class Part:

@@ -129,9 +129,23 @@ class Twins:
     def __init__(self) -> None:
         self._last: dict[tuple[str, int], tuple[float, str]] = {}  # (text, pattern) -> hit
         self._order: deque[tuple[float, tuple[str, int]]] = deque()
+        # While all hits come from one source (a replayed file), none is a twin: they are
+        # only kept, as cheaply as can be, for a second source to pair with.
+        self._only: str | None = None
+        self._early: deque[tuple[float, str, int]] | None = deque(maxlen=MAX_TWINS)
 
     def repeated(self, text: str, pattern: int, source: str, t: float) -> bool:
         """Whether this hit is the twin of an earlier one (and so dropped)."""
+        early = self._early
+        if early is not None:
+            if self._only is None:
+                self._only = source
+            if source == self._only:
+                early.append((t, text, pattern))
+                return False
+            self._early = None  # a second source: the hits so far become the table
+            for early_t, early_text, early_pattern in early:
+                self._keep((early_text.strip(), early_pattern), early_t, self._only)
         order, last = self._order, self._last
         while order and (order[0][0] <= t - TWIN_WINDOW_S or len(order) >= MAX_TWINS):
             old_t, old_key = order.popleft()
@@ -143,6 +157,9 @@ class Twins:
         if held is not None and held[1] != source:
             del last[key]  # paired: a third copy counts again
             return True
-        last[key] = (t, source)
-        order.append((t, key))
+        self._keep(key, t, source)
         return False
+
+    def _keep(self, key: tuple[str, int], t: float, source: str) -> None:
+        self._last[key] = (t, source)
+        self._order.append((t, key))

@@ -167,6 +167,30 @@ class Rule:
         return ""
 
 
+TRACEBACK_PATTERNS: tuple[Pattern, ...] = (
+    Pattern(re.compile(r"Traceback \(most recent call last\):")),
+    Pattern(
+        re.compile(r'\bFile "(?P<file>[^"]{1,500})", line \d+, in (?P<function>[^\s(),]{1,200})')
+    ),
+    Pattern(
+        re.compile(
+            r"During handling of the above exception, another exception occurred"
+            r"|The above exception was the direct cause of the following exception"
+        )
+    ),
+    Pattern(
+        re.compile(
+            r"^(?:> ?)*\s*(?:\[[^\]\n]{1,60}\]:? ?){0,4}(?:- )?(?:[\w.-]{1,60} +\| ?)?"
+            r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}"
+            r"(?:Error|Exception|Interrupt|Exit|Fault|Failure|Timeout))(?:: ?(?P<message>.*))?$"
+        )
+    ),
+)
+"""What a traceback's lines look like, after the patterns of the rules when a rule watches
+`event: exception`: its first line, a frame, a chained part's marker, its last line (the
+exception's type and message, behind the prefixes real logs put there)."""
+
+
 @dataclass(frozen=True, eq=False)
 class RuleSet:
     """Every enabled and disabled rule and signal of the loaded packs, in load order."""
@@ -183,10 +207,22 @@ class RuleSet:
     def patterns(self) -> tuple[Pattern, ...]:
         """What a matcher for these rules is built from, in the order its hits name them:
         every signal's pattern, then every enabled log rule's, in load order, then the
-        `unless` pattern of each enabled log rule that has one, in the same order."""
+        `unless` pattern of each enabled log rule that has one, in the same order, then
+        `TRACEBACK_PATTERNS` when a rule watches `event: exception`."""
         logs = [r.trigger for r in self.enabled if isinstance(r.trigger, LogTrigger)]
         sequels = (t.unless.pattern for t in logs if t.unless is not None)
-        return (*(s.pattern for s in self.signals), *(t.pattern for t in logs), *sequels)
+        tracebacks = TRACEBACK_PATTERNS if self.tracebacks else ()
+        signals = (s.pattern for s in self.signals)
+        return (*signals, *(t.pattern for t in logs), *sequels, *tracebacks)
+
+    @cached_property
+    def tracebacks(self) -> bool:
+        """Whether an enabled rule watches `event: exception`: then the lines of Python
+        tracebacks are assembled into that event (`TRACEBACK_PATTERNS` find them)."""
+        return any(
+            isinstance(r.trigger, EventTrigger) and r.trigger.name == "exception"
+            for r in self.enabled
+        )
 
     @cached_property
     def context(self) -> int:
