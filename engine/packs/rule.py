@@ -169,9 +169,7 @@ class Rule:
 
 TRACEBACK_PATTERNS: tuple[Pattern, ...] = (
     Pattern(re.compile(r"Traceback \(most recent call last\):")),
-    Pattern(
-        re.compile(r'\bFile "(?P<file>[^"]{1,500})", line \d+, in (?P<function>[^\s(),]{1,200})')
-    ),
+    Pattern(re.compile(r'\bFile "(?P<file>[^"]+)", line \d+, in (?P<function>[^\s(),]+)')),
     Pattern(
         re.compile(
             r"During handling of the above exception, another exception occurred"
@@ -180,8 +178,8 @@ TRACEBACK_PATTERNS: tuple[Pattern, ...] = (
     ),
     Pattern(
         re.compile(
-            r"^(?:> ?)*\s*(?:\[[^\]\n]{1,60}\]:? ?){0,4}(?:- )?(?:[\w.-]{1,60} +\| ?)?"
-            r"(?P<type>(?:[A-Za-z_]\w{0,60}\.){0,8}[A-Z]\w{0,80}"
+            r"^(?:> ?)*\s*(?:\[[^\]\n]+\]:? ?)*(?:- )?(?:[\w.-]+ +\| ?)?"
+            r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*"
             r"(?:Error|Exception|Interrupt|Exit|Fault|Failure|Timeout))(?:: ?(?P<message>.*))?$"
         )
     ),
