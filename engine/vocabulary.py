@@ -75,4 +75,4 @@ ABSENT_TEMPLATE_NAMES: tuple[str, ...] = ("silent_s", "silent_for")
 ACTIVITY = "activity"
 """The built-in signal an `absent` rule may name: any output line, redraw or heartbeat."""
 
-EXPRESSION_FUNCTIONS: tuple[str, ...] = ("abs", "min", "max", "float", "int")
+EXPRESSION_FUNCTIONS: tuple[str, ...] = ("abs", "min", "max", "float", "int", "matches")

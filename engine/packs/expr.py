@@ -2,23 +2,34 @@
 
 Only comparisons, arithmetic, `and`/`or`/`not`, conditional expressions,
 constants, names and calls to a small set of functions are allowed; no
-attribute access, indexing, comprehensions or lambdas.
+attribute access, indexing, comprehensions or lambdas. `matches(text, 'regex')`
+searches text with a regex written as a quoted constant, compiled (and held to
+linear time) when the expression is.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Mapping
+import warnings
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import simpleeval
 
 from engine.errors import ExprError, did_you_mean
 from engine.model import Value
+from engine.packs.regexcheck import compile_regex
 from engine.vocabulary import EXPRESSION_FUNCTIONS
 
-_FUNCTIONS = {"abs": abs, "min": min, "max": max, "float": float, "int": int}
+_FUNCTIONS: dict[str, Callable[..., Value]] = {
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "float": float,
+    "int": int,
+    "matches": lambda text, pattern: None,  # each expression gets its own (`_matches`)
+}
 assert set(_FUNCTIONS) == set(EXPRESSION_FUNCTIONS)
 
 _ALLOWED = (
@@ -130,7 +141,45 @@ def _call(node: ast.Call) -> str | None:
         return f"calling {called} is not allowed; only {allowed}"
     if node.keywords:
         return f"{func.id}() takes no keyword arguments here"
+    if func.id == "matches":
+        return _matches_call(node)
     return None
+
+
+def _matches_call(node: ast.Call) -> str | None:
+    """Why a `matches(...)` call cannot be compiled, or None."""
+    usage = "matches() takes a text and a quoted regex: matches(message, 'CUDA error: \\w+')"
+    if len(node.args) != 2:
+        return usage
+    pattern = node.args[1]
+    if not (isinstance(pattern, ast.Constant) and isinstance(pattern.value, str)):
+        return usage
+    compiled = compile_regex(pattern.value)
+    if compiled.error:
+        return f"matches(): {compiled.error}"
+    slow = [w for w in compiled.warnings if w.startswith("not guaranteed linear-time")]
+    if slow:  # no time budget here: a condition must end quickly
+        why = slow[0].split("; on a line")[0]
+        return f"matches(): the regex is {why}; make the repeats specific or bounded"
+    return None
+
+
+def _patterns(tree: ast.AST) -> dict[str, re.Pattern[str]]:
+    """The regexes of the `matches` calls in `tree` (checked by `_matches_call`)."""
+    found: dict[str, re.Pattern[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            pattern = node.args[1] if node.func.id == "matches" else None
+            if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str):
+                found[pattern.value] = re.compile(pattern.value)
+    return found
+
+
+def _matches(patterns: Mapping[str, re.Pattern[str]]) -> Callable[[Value, str], bool]:
+    def matches(text: Value, pattern: str) -> bool:
+        return text is not None and patterns[pattern].search(str(text)) is not None
+
+    return matches
 
 
 def _dotted(node: ast.expr) -> str:
@@ -188,7 +237,9 @@ def _parse(text: str) -> ast.Expression:
         size = f"{len(text)} characters long"
         raise ExprError(f"the expression is {size}; keep it under {MAX_LENGTH}")
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # '\w' in a non-raw string: kept as written, quietly
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         hint = "; compare with '==', not '='" if _ASSIGN.search(text) else ""
         message = str(exc.msg).split(". Maybe you meant")[0]
@@ -213,5 +264,6 @@ def compile_expression(
     names, errors = _check(tree, known, elsewhere or {})
     if errors:
         raise ExprError("; ".join(dict.fromkeys(errors)))
-    evaluator = simpleeval.SimpleEval(functions=dict(_FUNCTIONS), names={})
+    functions = {**_FUNCTIONS, "matches": _matches(_patterns(tree))}
+    evaluator = simpleeval.SimpleEval(functions=functions, names={})
     return Expression(text.strip(), names, tree.body, evaluator)
