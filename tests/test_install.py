@@ -165,7 +165,7 @@ def test_the_wheel_installed_works_from_any_folder(installed: Installed, tmp_pat
     crash = ("--no-dashboard", "--demo-fault", "crash")
     demo = installed.run(empty, "run", *crash, child_traceback=True)
     assert demo.returncode == 1, demo.stderr
-    assert "(built in)" in demo.stderr and "CRITICAL trainer-crashed" in demo.stderr
+    assert "(built in)" in demo.stderr and "CRITICAL python-exception" in demo.stderr
 
     node = tmp_path / "rl-swarm"
     node.mkdir()

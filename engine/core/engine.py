@@ -107,6 +107,8 @@ class Engine:
         elif isinstance(obs, Event):
             for part in self._parts:
                 out.extend(part.on_event(t, obs))
+            if obs.name == "exit":  # no line of the ended training is to come as a cause:
+                out.extend(self._gates.finish(t))  # what waits for one is decided now
             self._refresh()
         return out
 

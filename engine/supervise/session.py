@@ -69,19 +69,19 @@ def _quick_exit() -> None:
 def run(alerting: Alerting, opts: RunOptions) -> int:
     """Supervise `opts.command`; returns the exit code `run` should exit with."""
     _quick_exit()
+    stopping = Stopping(opts.grace)
+    stopping.install()  # first: a signal while starting is kept; the supervisor starts nothing
     # delivery and the dashboard are set up while the training starts
     stack = build(alerting, opts.state_dir, opts.dry_run, "run", defer=True)
     probe = ProbeListener(stack.pipeline.post_probe, time.time)
     watch = [*opts.watch, *opts.preset.watch]
     tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
-    stopping = Stopping(opts.grace)
     supervisor = Supervisor(opts, stack.pipeline, stack.terminal, probe.path, stopping=stopping)
     stack.pipeline.on_action = supervisor.request
     if not opts.dry_run:
         stack.capture = opts.state_dir / "logs" / "run.log"
     if tailer:
         tailer.start()
-    stopping.install()
     quiet = alerting.quiet  # -q: no start lines, the summary's first line only
     if (opts.preset.name or opts.preset.answers) and not quiet:
         preset = opts.preset
