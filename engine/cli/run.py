@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -351,9 +352,9 @@ def run_command(
         fail(
             [
                 f"the built-in demo needs {' and '.join(missing)}, not installed beside "
-                "rlswarm-rules: pip install 'rlswarm-rules[demo]' (with pipx: pipx inject "
-                "rlswarm-rules torch accelerate); or supervise your own training: "
-                "rlswarm-rules run -- ./run_rl_swarm.sh"
+                f"rlswarm-rules: {shlex.quote(sys.executable)} -m pip install "
+                f"{' '.join(missing)} (with pipx: pipx inject rlswarm-rules torch accelerate); "
+                "or supervise your own training: rlswarm-rules run -- ./run_rl_swarm.sh"
             ]
         )
     if not preset.off and (wrong := places.launcher_problem(command)):
