@@ -160,3 +160,36 @@ def test_unterminated_line_does_not_run_into_the_rotated_file(workdir: Path) -> 
         code = stop_watch(proc)
     assert code == 0
     assert [r["line"] for r in journal(workdir)] == ["BOOM 1 first", "BOOM 5 in the new file"]
+
+
+WAITING = """\
+rules:
+  - id: crash
+    severity: critical
+    log: '^(?P<exc>\\w+Error): '
+    inhibited_by: {severity: critical, after: 1h}
+    examples: {fires: ["TypeError: bad operand"]}
+"""
+
+
+def test_an_alert_waiting_for_a_cause_is_sent_when_watch_stops(workdir: Path) -> None:
+    """Ctrl-C ends what `watch` observes: an alert still waiting for a cause that can no
+    longer come (`inhibited_by` with `after`) is decided then, not dropped."""
+    (workdir / "rules" / "boom.yaml").write_text(WAITING)
+    log = workdir / "logs" / "train.log"
+    log.write_bytes(b"")
+    said = workdir / "stderr.txt"
+    with open(said, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine", "watch", "-v", "--no-dashboard", str(log)],
+            cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: b"watching" in said.read_bytes(), "the start")
+        append(log, b"TypeError: bad operand\n")
+        wait_for(lambda: b"(pending) crash" in said.read_bytes(), "the alert to wait")
+        assert journal(workdir) == []  # it waits for a cause, an hour
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0, said.read_text()
+    assert [a["rule"] for a in journal(workdir)] == ["crash"]

@@ -283,6 +283,7 @@ class Pipeline:
                         time.sleep(self.batch)
                 case Stop():
                     self._flush_partial_lines()
+                    self._guarded(self._finish)
                     self._done.set()
                     return
                 case ProbeReport(t, report):
@@ -407,6 +408,11 @@ class Pipeline:
         for source, splitter in self._splitters.items():
             texts, numbers = splitter.flush()
             self._lines(source, texts, [self.clock()] * len(texts), numbers)
+
+    def _finish(self) -> None:
+        """The end of what is observed (after the training's exit, or `watch` stopped):
+        what still waits is decided now rather than lost (`Engine.finish`)."""
+        self._decide(self.engine.finish(), Tick(self.clock()))
 
     def _observe(self, obs: Observation) -> None:
         if isinstance(obs, Sample) and self.last_activity is not None:
