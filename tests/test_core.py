@@ -1035,6 +1035,18 @@ CASES: list[Case] = [
         [row(0, "exception", PENDING), row(10, "exception", FIRST), row(10, "oom", FIRST)],
     ),
     Case(
+        "the-exit-ends-the-wait-for-a-cause",  # run may end right after it: nothing is lost
+        CRASH_FOLDS,
+        [(0, EXC), (2, event("exit", code=0))],
+        [row(0, "exception", PENDING), row(2, "exception", FIRST)],
+    ),
+    Case(
+        "the-exit-ends-the-wait-with-the-exits-own-alerts-as-causes",
+        CRASH_FOLDS,
+        [(0, EXC), (2, event("exit", code=1))],
+        [row(0, "exception", PENDING), row(2, "crashed", FIRST), row(2, "exception", INHIBITED)],
+    ),
+    Case(
         "a-generic-alert-that-waits-stands-for-the-next-ones",
         CRASH_FOLDS,
         [(0, EXC), (1, LAUNCHER), (20, TICK)],
