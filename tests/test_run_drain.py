@@ -24,6 +24,7 @@ from test_delivery import Receiver, free_port
 STORM = 200_000  # alerting lines: evaluating them all takes far longer than the grace
 GRACE = 2.0
 SLACK = 3.0  # a loaded 2-core machine: starting threads, closing the outbox, exiting
+LONG_GRACE = 60.0  # for "at once": far from anything a loaded machine adds
 RULES = """\
 rules:
   - id: boom
@@ -62,10 +63,10 @@ def workdir(tmp_path: Path) -> Path:
 class Run:
     """A real `run` of the storm, its terminal's lines timed as they arrive."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, grace: float = GRACE) -> None:
         self.cwd = cwd
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "run", "--no-dashboard", "--grace", f"{GRACE}s",
+            [sys.executable, "-m", "engine", "run", "--no-dashboard", "--grace", f"{grace}s",
              "--", sys.executable, "child.py"],
             cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
@@ -150,14 +151,13 @@ def test_sigterm_during_the_exit_drain_ends_run_within_the_grace(workdir: Path) 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_second_signal_ends_the_exit_drain_at_once(workdir: Path, sig: int) -> None:
-    run = Run(workdir)
+    run = Run(workdir, grace=LONG_GRACE)  # the first signal alone would let it go on a minute
     run.wait_for(DRAINING)
-    first = run.signal(sig)
+    run.signal(sig)
     time.sleep(0.3)
     second = run.signal(sig)
     took = run.ended() - second
-    assert took < SLACK, took
-    assert second - first < GRACE  # the first alone would not have ended it yet
+    assert took < LONG_GRACE / 6, took  # not the grace: at once, give or take a loaded machine
     assert_kept_whole(run)
 
 
