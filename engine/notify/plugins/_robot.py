@@ -2,7 +2,8 @@
 text to a byte budget, telling whether a body already starts with its title, checking credentials
 and replies, sending, and :class:`RobotPlugin`, their common Apprise side.
 
-Alertmanager's plugin shares the sending (:func:`exchange`) and the text helpers. Everything but
+Alertmanager's and the alert-record webhook's plugins share the sending (:func:`exchange`);
+their Apprise side is `_record.RecordPlugin`. Everything but
 :func:`post`, :func:`failed`, :func:`exchange` and :meth:`RobotPlugin.send` (which send and log)
 is pure.
 """

@@ -26,11 +26,10 @@ import json
 from typing import Any, ClassVar
 
 import requests
-from apprise import NotifyBase, NotifyFormat, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyType
 
 from engine.notify.plugins import _robot, _urls
-from engine.notify.plugins._http import authorization
+from engine.notify.plugins._record import RecordPlugin
 
 
 def payload(title: str, body: str, notify_type: str) -> Any:
@@ -48,7 +47,7 @@ def problem(status: int, text: str) -> str | None:
     return None if 200 <= status < 300 else _robot.said(status, text)
 
 
-class NotifyAlertJson(NotifyBase):  # type: ignore[misc]
+class NotifyAlertJson(RecordPlugin):
     """POST each alert record, as JSON, to a web address."""
 
     service_name = "Alert record webhook"
@@ -56,31 +55,6 @@ class NotifyAlertJson(NotifyBase):  # type: ignore[misc]
     protocol = "alertjson"
     secure_protocol = "alertjsons"
     setup_url = "docs/channels.md"
-    notify_format = NotifyFormat.TEXT
-    title_maxlen = 250  # > 0: Apprise hands the title over instead of gluing it to the record
-    body_maxlen = 1 << 24  # the body is the record: never cut it
-    request_rate_per_sec = 0
-    templates = (
-        "{schema}://{host}",
-        "{schema}://{host}:{port}",
-        "{schema}://{host}/{path}",
-        "{schema}://{host}:{port}/{path}",
-        "{schema}://{user}:{password}@{host}",
-        "{schema}://{user}:{password}@{host}:{port}",
-        "{schema}://{user}:{password}@{host}:{port}/{path}",
-    )
-    template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
-        NotifyBase.template_tokens,
-        host={"name": "Hostname", "type": "string", "required": True},
-        port={"name": "Port", "type": "int", "min": 1, "max": 65535},
-        path={"name": "Path", "type": "string"},
-        user={"name": "Username", "type": "string"},
-        password={"name": "Password", "type": "string", "private": True},
-    )
-    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
-        NotifyBase.template_args,
-        token={"name": "Bearer Token", "type": "string", "private": True},
-    )
     template_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
         "headers": {"name": "HTTP Header", "prefix": "+"},
     }
@@ -100,24 +74,11 @@ class NotifyAlertJson(NotifyBase):  # type: ignore[misc]
         path = self.fullpath or "/"
         return f"{'https' if self.secure else 'http'}://{self.host}{port}{path}"
 
-    @property
-    def url_identifier(self) -> tuple[Any, ...]:
-        schema = self.secure_protocol if self.secure else self.protocol
-        return (schema, self.user, self.password, self.token, self.host, self.port, self.fullpath)
+    def route(self) -> str:
+        return str(self.fullpath or "")
 
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params: dict[str, Any] = {f"+{k}": v for k, v in self.headers.items()}
-        if self.token:
-            params["token"] = self.pprint(self.token, privacy, mode=PrivacyMode.Secret, safe="")
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        auth = ""
-        if self.user:
-            secret = self.pprint(self.password, privacy, mode=PrivacyMode.Secret, safe="")
-            auth = f"{self.quote(self.user, safe='')}:{secret}@"
-        port = f":{self.port}" if self.port else ""
-        schema = self.secure_protocol if self.secure else self.protocol
-        path = self.quote(self.fullpath or "/", safe="/")
-        return f"{schema}://{auth}{self.host}{port}{path}?{self.urlencode(params)}"
+    def args(self, privacy: bool) -> dict[str, Any]:
+        return {f"+{k}": v for k, v in self.headers.items()}
 
     @staticmethod
     def parse_url(url: str) -> dict[str, Any] | None:
@@ -132,7 +93,7 @@ class NotifyAlertJson(NotifyBase):  # type: ignore[misc]
         def build() -> _robot.Request:
             request = _robot.json_post(self.address, payload(title, body, str(notify_type)))
             request.headers.update(self.headers)
-            auth = authorization(self.user, self.password, self.token)
+            auth = self.authorization()
             if auth:
                 request.headers["Authorization"] = auth
             return request

@@ -40,14 +40,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import requests
-from apprise import NotifyBase, NotifyFormat, NotifyType
-from apprise.url import PrivacyMode
+from apprise import NotifyType
 
 from engine.durations import exact_duration, parse_duration
 from engine.errors import DurationError
 from engine.notify.plugins import _robot, _urls
 from engine.notify.plugins._alerts import EXPIRE, HOLD, alert_of, message_alert, records_of
-from engine.notify.plugins._http import authorization
+from engine.notify.plugins._record import RecordPlugin
 
 API_PATH = "/api/v2/alerts"
 PORTS = {False: 9093, True: 443}
@@ -94,7 +93,7 @@ def _duration(value: Any, default: float, name: str) -> float:
     return seconds
 
 
-class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
+class NotifyAlertmanager(RecordPlugin):
     """Post alerts to a Prometheus Alertmanager."""
 
     service_name = "Alertmanager"
@@ -102,30 +101,11 @@ class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
     protocol = "alertmanager"
     secure_protocol = "alertmanagers"
     setup_url = "docs/channels.md"
-    notify_format = NotifyFormat.TEXT
-    title_maxlen = 250  # > 0: Apprise hands the title over instead of gluing it to the record
-    body_maxlen = 1 << 24  # the body is the record: never cut it
-    request_rate_per_sec = 0
-    templates = (
-        "{schema}://{host}",
-        "{schema}://{host}:{port}",
-        "{schema}://{host}/{path}",
-        "{schema}://{host}:{port}/{path}",
-        "{schema}://{user}:{password}@{host}",
-        "{schema}://{user}:{password}@{host}:{port}",
-        "{schema}://{user}:{password}@{host}:{port}/{path}",
-    )
     template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
-        NotifyBase.template_tokens,
-        host={"name": "Hostname", "type": "string", "required": True},
-        port={"name": "Port", "type": "int", "min": 1, "max": 65535},
-        path={"name": "Path Prefix", "type": "string"},
-        user={"name": "Username", "type": "string"},
-        password={"name": "Password", "type": "string", "private": True},
+        RecordPlugin.template_tokens, path={"name": "Path Prefix", "type": "string"}
     )
     template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
-        NotifyBase.template_args,
-        token={"name": "Bearer Token", "type": "string", "private": True},
+        RecordPlugin.template_args,
         expire={"name": "One-off alerts stay active for", "type": "string", "default": "1h"},
         hold={"name": "Stateful alerts stay active for", "type": "string", "default": "24h"},
     )
@@ -152,29 +132,16 @@ class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
         port = self.port or PORTS[bool(self.secure)]
         return f"{'https' if self.secure else 'http'}://{self.host}:{port}{self.prefix}"
 
-    @property
-    def url_identifier(self) -> tuple[Any, ...]:
-        schema = self.secure_protocol if self.secure else self.protocol
-        return (schema, self.user, self.password, self.token, self.host, self.port, self.prefix)
+    def route(self) -> str:
+        return str(self.prefix)
 
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
+    def args(self, privacy: bool) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        if self.token:
-            params["token"] = self.pprint(self.token, privacy, mode=PrivacyMode.Secret, safe="")
         if self.expire != EXPIRE:
             params["expire"] = exact_duration(self.expire)
         if self.hold != HOLD:
             params["hold"] = exact_duration(self.hold)
-        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
-        auth = ""
-        if self.user:
-            secret = self.pprint(self.password, privacy, mode=PrivacyMode.Secret, safe="")
-            auth = f"{self.quote(self.user, safe='')}:{secret}@"
-        port = f":{self.port}" if self.port else ""
-        query = f"?{self.urlencode(params)}" if params else ""
-        schema = self.secure_protocol if self.secure else self.protocol
-        path = self.quote(self.prefix or "/", safe="/")
-        return f"{schema}://{auth}{self.host}{port}{path}{query}"
+        return params
 
     @staticmethod
     def parse_url(url: str) -> dict[str, Any] | None:
@@ -199,8 +166,7 @@ class NotifyAlertmanager(NotifyBase):  # type: ignore[misc]
 
         def build() -> _robot.Request:
             posted.extend(self.alerts(title, body, notify_type))
-            auth = authorization(self.user, self.password, self.token)
-            return build_request(self.base, posted, auth)
+            return build_request(self.base, posted, self.authorization())
 
         def check(response: requests.Response) -> str | None:
             self.skew = skew(response.headers.get("Date"), self.clock(), self.skew)
