@@ -19,22 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_delivery import Receiver, free_port, pending, wait_for
+from test_delivery import RULES, Receiver, free_port, pending, wait_for
 
 from engine.notify.outbox import Outbox, pending_in
 from engine.notify.record import notice_record
 from engine.supervise.sources.capture import RETRY_S, Capture
 
 SIZE = "400k"
-RULES = """\
-rules:
-  - id: boom
-    severity: error
-    log: 'BOOM (?P<n>\\d+)'
-    summary: "boom {n}"
-    cooldown: 0s
-    examples: {fires: ["BOOM 1"]}
-"""
 
 
 def mount(folder: Path, *options: str) -> None:

@@ -19,21 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_delivery import Receiver, free_port
+from test_delivery import RULES, Receiver, free_port
 
 STORM = 200_000  # alerting lines: evaluating them all takes far longer than the grace
 GRACE = 2.0
 SLACK = 3.0  # a loaded 2-core machine: starting threads, closing the outbox, exiting
 LONG_GRACE = 60.0  # for "at once": far from anything a loaded machine adds
-RULES = """\
-rules:
-  - id: boom
-    severity: error
-    log: 'BOOM (?P<n>\\d+)'
-    summary: "boom {n}"
-    cooldown: 0s
-    examples: {fires: ["BOOM 1"]}
-"""
 CHILD = f"""\
 import os, sys
 with open("child.pid", "w") as f:

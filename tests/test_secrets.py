@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from test_dashboard import Node
-from test_delivery import Receiver, free_port, wait_for
+from test_delivery import RULES, Receiver, free_port, wait_for
 
 from engine.notify import channels as channelconf
 from engine.notify import secrets as secret_parts
@@ -29,15 +29,6 @@ from engine.packs import yamlio
 ENV_SECRET = "Zq7EnvS3cretTok3n"  # set in .env, used as a path segment and as a password
 INLINE_SECRET = "Pa7hInl1neS3cretV4lue"  # typed into channels.yaml, in a URL's path
 SECRETS = (ENV_SECRET, INLINE_SECRET)
-RULES = """\
-rules:
-  - id: boom
-    severity: error
-    log: 'BOOM (?P<n>\\d+)'
-    summary: "boom {n}"
-    cooldown: 0s
-    examples: {fires: ["BOOM 1"]}
-"""
 
 
 def leaks(data: bytes | str) -> list[str]:
