@@ -33,41 +33,29 @@ def parse_duration(text: object) -> float:
     return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(spec))
 
 
+# The short forms, per language: seconds; minutes and seconds; minutes; hours and minutes;
+# hours; days and hours; days (`r`: the seconds, or minutes, left over).
+_FORMS = {
+    "en": ("{s}s", "{m}m{r:02d}s", "{m}m", "{h}h{m:02d}m", "{h}h", "{d}d{h}h", "{d}d"),
+    "zh-CN": ("{s}秒", "{m}分{r}秒", "{m}分钟", "{h}小时{m}分", "{h}小时", "{d}天{h}小时", "{d}天"),
+}
+
+
 def format_duration(seconds: float, language: str = "en") -> str:
     """A short human form: `45s`, `12m`, `3h05m`, `2d4h` (zh-CN: `45秒`, `12分钟`, `3小时5分`,
     `2天4小时`)."""
-    if language == "zh-CN":
-        return _zh_duration(seconds)
+    secs, m_s, mins, h_m, hours, d_h, days = _FORMS.get(language, _FORMS["en"])
     s = max(0, round(seconds))
     if s < 60:
-        return f"{s}s"
+        return secs.format(s=s)
     if s < 3600:
-        m, rest = divmod(s, 60)
-        return f"{m}m{rest:02d}s" if rest else f"{m}m"
+        m, r = divmod(s, 60)
+        return m_s.format(m=m, r=r) if r else mins.format(m=m)
     if s < 86400:
-        h, rest = divmod(s, 3600)
-        m = rest // 60
-        return f"{h}h{m:02d}m" if m else f"{h}h"
-    d, rest = divmod(s, 86400)
-    h = rest // 3600
-    return f"{d}d{h}h" if h else f"{d}d"
-
-
-def _zh_duration(seconds: float) -> str:
-    """`45秒`, `12分钟`, `3小时5分`, `2天4小时`: the form `format_duration` has, in Chinese."""
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s}秒"
-    if s < 3600:
-        m, rest = divmod(s, 60)
-        return f"{m}分{rest}秒" if rest else f"{m}分钟"
-    if s < 86400:
-        h, rest = divmod(s, 3600)
-        m = rest // 60
-        return f"{h}小时{m}分" if m else f"{h}小时"
-    d, rest = divmod(s, 86400)
-    h = rest // 3600
-    return f"{d}天{h}小时" if h else f"{d}天"
+        h, m = s // 3600, s % 3600 // 60
+        return h_m.format(h=h, m=m) if m else hours.format(h=h)
+    d, h = s // 86400, s % 86400 // 3600
+    return d_h.format(d=d, h=h) if h else days.format(d=d)
 
 
 def exact_duration(seconds: float) -> str:
