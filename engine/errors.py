@@ -1,7 +1,8 @@
 """Located problems, and the one tree of this project's exceptions.
 
 Every user mistake becomes a `Problem` (`path:line: rule 'id': what and the fix`), never a
-traceback; a `ConfigError` carries every problem found in one pass. The exceptions:
+traceback; a `ConfigError` carries every problem found in one pass; `why_not_written`
+says why a write failed in the same words wherever it failed. The exceptions:
 
     RlswarmError              any error of ours: catch this one to catch them all
     ├── ConfigError           input that cannot be used; carries every located Problem
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -136,3 +138,27 @@ class Untranslatable(Declined):
 
 class Unsure(Declined):
     """libyaml may read this document differently from the reference loader."""
+
+
+_NOT_WRITTEN = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "its folder is gone",
+}
+
+
+def why_not_written(exc: BaseException) -> str:
+    """Why a write failed, as a person says it (`the disk is full`, `the file system is
+    read-only`...), for an OSError or an sqlite3 error alike; else the error's own words."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    text = str(exc)
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return _NOT_WRITTEN[errno.ENOSPC]
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return _NOT_WRITTEN[errno.EROFS]
+    known = _NOT_WRITTEN.get(getattr(exc, "errno", None) or 0)
+    return known or getattr(exc, "strerror", None) or text or type(exc).__name__
+

@@ -12,7 +12,6 @@ file can be written again.
 
 from __future__ import annotations
 
-import errno
 import json
 import sqlite3
 import threading
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.errors import why_not_written
 from engine.notify.record import AlertRecord
 
 _SCHEMA = """
@@ -152,8 +152,8 @@ class Outbox:
             else "what it held cannot be read now and is sent at the next start"
         )
         self.trouble = (
-            f"cannot write the outbox {self.path} ({describe(exc)}); alerts are queued in memory "
-            f"for the rest of this run and still sent; {kept}. Those not yet sent when "
+            f"cannot write the outbox {self.path} ({why_not_written(exc)}); alerts are queued in "
+            f"memory for the rest of this run and still sent; {kept}. Those not yet sent when "
             "rlswarm-rules stops are lost unless the file can be written by then"
         )
         return self.trouble
@@ -289,7 +289,7 @@ class Outbox:
             try:
                 self._db.backup(self._file)
             except (sqlite3.Error, OSError) as exc:
-                return f"cannot write the outbox {self.path} ({describe(exc)})"
+                return f"cannot write the outbox {self.path} ({why_not_written(exc)})"
             self._db.close()
             self._db = self._file
             self.trouble = None
@@ -318,18 +318,5 @@ def pending_in(path: Path) -> tuple[dict[str, int], str | None]:
         finally:
             db.close()
     except (sqlite3.Error, OSError) as exc:
-        return {}, f"cannot read the outbox {path} ({describe(exc)})"
+        return {}, f"cannot read the outbox {path} ({why_not_written(exc)})"
     return {str(r[0]): int(r[1]) for r in rows}, None
-
-
-def describe(exc: BaseException) -> str:
-    """Why a write failed, as a person says it: `the disk is full`, `the file system is
-    read-only`, or the error itself."""
-    name = getattr(exc, "sqlite_errorname", "")
-    text = str(exc)
-    errno_ = getattr(exc, "errno", None)
-    if name.startswith("SQLITE_FULL") or errno_ == errno.ENOSPC or "disk is full" in text:
-        return "the disk is full"
-    if name.startswith("SQLITE_READONLY") or errno_ == errno.EROFS or "readonly" in text:
-        return "the file system is read-only"
-    return text or type(exc).__name__

@@ -17,25 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from engine.errors import why_not_written
+
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_KEEP = 5
 RETRY_S = 1.0
 RESUME_FREE = 32 * 1024
 PREFIX = "[rlswarm-rules]"
-_REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOENT: "its folder is gone",
-}
 Notice = Callable[[str], None]
 
-
-def reason(exc: OSError) -> str:
-    """Why a write failed, as a person says it."""
-    return _REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
 
 
 class Capture:
@@ -117,7 +107,7 @@ class Capture:
     def _stop(self, exc: OSError, left: int) -> None:
         self.failed = True
         self.lost = left
-        self._why = reason(exc)
+        self._why = why_not_written(exc)
         self._stopped_at = time.time()
         self._next_try = self.monotonic() + RETRY_S
         self.notice(
