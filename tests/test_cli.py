@@ -179,6 +179,27 @@ def test_replay_unpacks_gzip_on_stdin(pack: Path, tmp_path: Path) -> None:
     assert b"2 lines" in proc.stderr
 
 
+@pytest.mark.parametrize("where", ["file", "stdin"])
+def test_a_gzip_cut_short_is_a_clear_error(pack: Path, tmp_path: Path, where: str) -> None:
+    """A log whose gzip data ends early (a copy cut off, a pipe closed): exit 2 with the log
+    named, not click's bare 'Aborted!'."""
+    cut = gzip.compress(b"boom 1\n" * 1000)[:-12]
+    (tmp_path / "cut.log.gz").write_bytes(cut)
+    name = "cut.log.gz" if where == "file" else "-"
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "replay", "--rules", str(pack), name],
+        input=cut if where == "stdin" else b"",
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    shown = "cut.log.gz" if where == "file" else "standard input"
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot read log: {shown}: the gzip data is cut short or damaged".encode() in (
+        proc.stderr
+    )
+    assert b"Aborted" not in proc.stderr and b"Traceback" not in proc.stderr
+
+
 def test_replay_text_has_summary_table(pack: Path, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     log.write_text("boom 1\nboom 2\nboom 3\n")

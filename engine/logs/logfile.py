@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -21,3 +22,13 @@ def open_log(name: str) -> BinaryIO:
     if isinstance(raw, io.BufferedReader) and raw.peek(2)[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     return raw
+
+
+def read_block(stream: BinaryIO, size: int, name: str) -> bytes:
+    """Up to `size` bytes of `stream` (from `open_log`); a gzip stream that is cut short or
+    damaged is an OSError that names the log, as a file that cannot be read is."""
+    try:
+        return stream.read(size)
+    except (EOFError, zlib.error) as exc:
+        where = "standard input" if name == STDIN else name
+        raise OSError(f"{where}: the gzip data is cut short or damaged ({exc})") from None

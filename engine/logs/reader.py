@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from engine.logs.lines import Splitter
-from engine.logs.logfile import BLOCK_BYTES, Progress, open_log
+from engine.logs.logfile import BLOCK_BYTES, Progress, open_log, read_block
 from engine.logs.timestamps import LogClock
 from engine.model import LineBlock
 
@@ -32,7 +32,7 @@ class LogFile:
     def chunks(self) -> Iterator[bytes]:
         """The file's bytes in blocks of `block_bytes`, the progress told after each."""
         with open_log(self.name) as stream:
-            while chunk := stream.read(self.block_bytes):
+            while chunk := read_block(stream, self.block_bytes, self.name):
                 self.read_bytes += len(chunk)
                 yield chunk
                 if self.progress:
