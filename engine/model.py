@@ -76,6 +76,7 @@ class Reason(enum.Enum):
     SILENCED = "silenced"  # would have notified, but a silence covers it
     CANCELLED = "cancelled"  # a log rule's wait (`unless`) ended without firing
     INHIBITED = "inhibited"  # folded into the alert of its cause (`inhibited_by`)
+    GATHERING = "gathering"  # a cause's alert waits for what it folds (`gather`), then notifies
 
     @property
     def notifies(self) -> bool:
@@ -232,6 +233,7 @@ class Decision:
     ended_by: str | None = None  # what ended a resolved state: one of ENDINGS
     translations: Mapping[str, Texts] = field(default_factory=dict)  # by language tag
     inhibited_by: str | None = None  # the rule whose alert this occurrence was folded into
+    folded: tuple[Decision, ...] = ()  # the occurrences folded into this alert (`gather`)
 
     @property
     def notifies(self) -> bool:

@@ -60,7 +60,16 @@ METRICS: Mapping[str, str] = {
 
 EVENTS: Mapping[str, tuple[str, ...]] = {
     "start": ("pid", "command", "attempt"),
-    "exit": ("code", "signal", "runtime_s", "peak_rss_gb", "requested", "last_lines"),
+    "exit": (
+        "code",
+        "signal",
+        "runtime_s",
+        "peak_rss_gb",
+        "requested",
+        "last_lines",
+        "trainer",
+        "trainer_code",
+    ),
     "restart": ("attempt", "delay_s", "cause"),
     "gave_up": ("restarts", "within_s"),
     "prompt_loop": ("question", "answer", "option"),

@@ -144,10 +144,12 @@ class Row:
     count: int = 1
     since: float | None = None
     duration_s: float | None = None
+    folded: tuple[str, ...] = ()  # the rules of the occurrences folded into it (`gather`)
 
     def render(self) -> str:
         extras = [
             f"group={self.group!r}" if self.group else "",
+            f"folded={','.join(self.folded)}" if self.folded else "",
             f"count={self.count}" if self.count != 1 else "",
             f"since={_num(self.since)}" if self.since is not None else "",
             f"duration_s={_num(self.duration_s)}" if self.duration_s is not None else "",
@@ -174,14 +176,18 @@ def row(
     count: int = 1,
     since: float | None = None,
     duration_s: float | None = None,
+    folded: tuple[str, ...] = (),
 ) -> Row:
-    return Row(t, rule, reason, group, count, since, duration_s)
+    return Row(t, rule, reason, group, count, since, duration_s, folded)
 
 
 def as_row(d: Decision) -> Row:
     t = _round(d.t)
     assert t is not None
-    return Row(t, d.rule, d.reason, d.group, d.count, _round(d.since), _round(d.duration_s))
+    folded = tuple(f.rule for f in d.folded)
+    return Row(
+        t, d.rule, d.reason, d.group, d.count, _round(d.since), _round(d.duration_s), folded
+    )
 
 
 def table_diff(expected: Sequence[Row], actual: Sequence[Row]) -> str:

@@ -41,6 +41,7 @@ COUNTING = Reason.COUNTING
 SILENCED = Reason.SILENCED
 CANCELLED = Reason.CANCELLED
 INHIBITED = Reason.INHIBITED
+GATHERING = Reason.GATHERING
 
 BOOM = Line("BOOM")
 
@@ -218,6 +219,31 @@ CRASH_FOLDS = pack(
     log: 'slow'""",
 )
 OOM, LAUNCHER, EXC = Line("CUDA out of memory"), Line("An error was detected"), Line("Error: x")
+CRASH_GATHERS = pack(
+    """id: oom
+    severity: critical
+    log: 'CUDA out of memory'""",
+    """id: launcher-error
+    severity: critical
+    log: 'An error was detected'
+    inhibited_by: {severity: critical, before: 5m, gather: 15s}""",
+    """id: exception
+    severity: critical
+    log: 'Error: '
+    inhibited_by: {severity: critical, after: 10s, gather: 15s}""",
+    """id: crashed
+    severity: critical
+    event: exit
+    where: code != 0
+    inhibited_by: {severity: critical, gather: 15s}""",
+    """id: restart-me
+    severity: critical
+    log: 'restart me'
+    action: restart""",
+    """id: warn
+    severity: warning
+    log: 'slow'""",
+)
 
 TRACEBACKS = pack(
     """id: cut
@@ -1096,6 +1122,70 @@ CASES: list[Case] = [
         [(0, OOM), (300, LAUNCHER)],
         [row(0, "oom", FIRST), row(300, "launcher-error", FIRST)],
     ),
+    # --- gather: a cause's one notification carries what it folds and the exit -------------
+    Case(
+        "a-cause-gathers-until-the-exit",
+        CRASH_GATHERS,
+        [(0, OOM), (1, LAUNCHER), (2, event("exit", code=143))],
+        [
+            row(0, "oom", GATHERING),
+            row(1, "launcher-error", INHIBITED),
+            row(2, "crashed", INHIBITED),
+            row(0, "oom", FIRST, folded=("launcher-error", "crashed")),
+        ],
+    ),
+    Case(
+        "a-cause-gathers-until-its-time-is-up",  # the training went on: sent with what came
+        CRASH_GATHERS,
+        [(0, OOM), (1, LAUNCHER), (60, TICK), (61, event("exit", code=1))],
+        [
+            row(0, "oom", GATHERING),
+            row(1, "launcher-error", INHIBITED),
+            row(0, "oom", FIRST, folded=("launcher-error",)),
+            row(61, "crashed", INHIBITED),
+        ],
+    ),
+    Case(
+        "a-generic-alert-that-waits-gathers-what-it-stood-for",
+        CRASH_GATHERS,
+        [(0, EXC), (1, LAUNCHER), (2, event("exit", code=1))],
+        [
+            row(0, "exception", PENDING),
+            row(1, "launcher-error", INHIBITED),
+            row(2, "crashed", INHIBITED),
+            row(2, "exception", GATHERING),
+            row(2, "exception", FIRST, folded=("launcher-error", "crashed")),
+        ],
+    ),
+    Case(
+        "a-cause-folds-a-generic-alert-that-waited",
+        CRASH_GATHERS,
+        [(0, EXC), (1, LAUNCHER), (3, OOM), (4, event("exit", code=1))],
+        [
+            row(0, "exception", PENDING),
+            row(1, "launcher-error", INHIBITED),
+            row(3, "oom", GATHERING),
+            row(4, "crashed", INHIBITED),
+            row(4, "exception", INHIBITED),
+            row(3, "oom", FIRST, folded=("crashed", "exception", "launcher-error")),
+        ],
+    ),
+    Case(
+        "a-cause-with-an-action-does-not-wait",  # what is done about it is not delayed
+        CRASH_GATHERS,
+        [(0, Line("restart me")), (1, LAUNCHER)],
+        [row(0, "restart-me", FIRST), row(1, "launcher-error", INHIBITED)],
+    ),
+    Case(
+        "an-alert-no-inhibition-covers-does-not-wait",
+        CRASH_GATHERS,
+        [(0, Line("slow")), (1, LAUNCHER), (30, TICK)],
+        [
+            row(0, "warn", FIRST),
+            row(1, "launcher-error", GATHERING),
+            row(1, "launcher-error", FIRST),
+        ],
+    ),
     # --- tracebacks: one `exception` event each ---------------------------------------------
     Case(
         "a-prefixed-traceback-is-one-event-when-it-settles",
@@ -1251,6 +1341,27 @@ def test_blocks_decide_like_single_lines(case: Case) -> None:
     blocks = feed_in_blocks(make_engine(case.pack, case.silences), case.history)
     assert table_diff([as_row(d) for d in single], [as_row(d) for d in blocks]) == ""
     assert blocks == single  # every field, context and values included
+
+
+def test_the_end_of_a_replay_sends_what_gathers() -> None:
+    """A replayed log that ends within a cause's `gather` still sends it, with its folds."""
+    engine = make_engine(CRASH_GATHERS)
+    fed = feed_one_by_one(engine, [(0, OOM), (1, LAUNCHER), (5, TICK)])
+    assert [d.reason for d in fed] == [GATHERING, INHIBITED]
+    [sent] = engine.finish()
+    assert (sent.rule, sent.reason, sent.t) == ("oom", FIRST, 0)
+    assert [(f.rule, f.reason, f.inhibited_by) for f in sent.folded] == [
+        ("launcher-error", INHIBITED, "oom")
+    ]
+
+
+def test_the_exit_a_cause_gathers_carries_its_facts() -> None:
+    engine = make_engine(CRASH_GATHERS)
+    history = [(0, OOM), (2, event("exit", code=143, signal=15, runtime_s=40.0))]
+    *_, sent = feed_one_by_one(engine, history)
+    [crashed] = sent.folded
+    assert crashed.kind is not None and crashed.kind.value == "event"
+    assert (crashed.values["code"], crashed.values["signal"]) == (143, 15)
 
 
 def test_table_is_large_enough() -> None:

@@ -240,3 +240,33 @@ def test_demo_training_completes_under_run(tmp_path: Path) -> None:
     assert "[demo] epoch 4/4 done" in proc.stdout
     assert "accelerate 1.8.1: fix applied" in proc.stderr
     assert "accelerate empty-loader fix: applied in 1 process(es)" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("ending", "status"),
+    [
+        ("pass", 0),
+        ("import sys; sys.exit(3)", 3),
+        ("import sys; sys.exit('bad config')", 1),
+        ("raise RuntimeError('the training step failed')", 1),
+        ("import threading; t = threading.Thread(target=lambda: 1 / 0); t.start(); t.join()", 0),
+    ],
+)
+def test_the_process_says_its_own_exit_status_at_exit(
+    ending: str, status: int, tmp_path: Path, messages: Messages
+) -> None:
+    """`bye` carries the status Python exits with (a thread's exception ends no process);
+    `sync` returns once what was sent before it is handed over."""
+    proc = run_python(ending, env_for(None, True, messages.listener.path), tmp_path)
+    assert proc.returncode == status, proc.stderr
+    assert messages.listener.sync(timeout=2.0)
+    [bye] = [m for m in messages.items if m["event"] == "bye"]
+    assert bye["code"] == status
+
+
+def test_a_process_killed_by_a_signal_says_no_goodbye(tmp_path: Path, messages: Messages) -> None:
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    proc = run_python(code, env_for(None, True, messages.listener.path), tmp_path)
+    assert proc.returncode == -9
+    assert messages.listener.sync(timeout=2.0)
+    assert [m["event"] for m in messages.items] == ["hello"]

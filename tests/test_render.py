@@ -116,11 +116,50 @@ CRASH = Decision(
         )
     },
 )
+LAUNCHER_ERROR = Decision(
+    t=T + 2,
+    rule="rl-swarm-script-error",
+    group="",
+    reason=Reason.INHIBITED,
+    severity=Severity.CRITICAL,
+    summary="run_rl_swarm.sh stopped on an error; the node is down",
+    kind=Kind.LOG,
+    inhibited_by="cuda-oom",
+    translations={"zh-CN": Texts("run_rl_swarm.sh 因错误退出，节点已停止运行", "")},
+)
+LAUNCHER_EXIT = replace(
+    CRASH,
+    t=T + 3,
+    reason=Reason.INHIBITED,
+    summary="training exited with code 143 after 540s",
+    values={
+        "code": 143,
+        "signal": 15,
+        "runtime_s": 540.0,
+        "peak_rss_gb": 9.5,
+        "requested": False,
+        "last_lines": ">> Shutting down trainer...",
+        "trainer": "pid 4242, swarm_launcher.py",
+        "trainer_code": 1,
+    },
+    inhibited_by="cuda-oom",
+    translations={"zh-CN": Texts("训练运行 540 秒后退出，退出码 143", "")},
+)
+INCIDENT = replace(OOM, folded=(LAUNCHER_ERROR, LAUNCHER_EXIT))
+"""One crash under run_rl_swarm.sh: the cause's notification carries the launcher's error
+line and the exit (the launcher's 143, the trainer's own 1)."""
 DIGEST = replace(OOM, t=T + 1800, reason=Reason.DIGEST, count=40, since=T + 60)
 RESOLVED = replace(
     STALL, t=T + 2400, reason=Reason.RESOLVED, duration_s=2400.0, ended_by="seen", advice=""
 )
-ALERTS = {"oom": OOM, "stall": STALL, "crash": CRASH, "digest": DIGEST, "resolved": RESOLVED}
+ALERTS = {
+    "oom": OOM,
+    "stall": STALL,
+    "crash": CRASH,
+    "digest": DIGEST,
+    "resolved": RESOLVED,
+    "incident": INCIDENT,
+}
 
 
 def record(decision: Decision, links: dict[str, str] | None = None) -> AlertRecord:

@@ -31,7 +31,7 @@ from engine.packs.compile import Compiled
 from engine.packs.rule import RuleSet
 from engine.packs.yamlio import Located
 
-CHECKED = ("group", "count", "summary", "severity", "duration")
+CHECKED = ("group", "count", "summary", "severity", "duration", "folded")
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,7 @@ def _as_expect(decision: Decision, keys: Sequence[str]) -> dict[str, Any]:
         "duration": exact_duration(decision.duration_s)
         if decision.duration_s is not None
         else None,
+        "folded": [f.rule for f in decision.folded],
     }
     return {k: full[k] for k in ("at", "rule", "reason", *keys)}
 
@@ -178,6 +179,7 @@ def run_case(rules: RuleSet, case: Case, host: str, project: str) -> Outcome:
     decisions = [d for obs in case.inputs for d in engine.feed(obs)]
     if case.end is not None:
         decisions.extend(engine.feed(Tick(case.end)))
+    decisions.extend(engine.finish())  # the input ended, as a replayed log does
     got_all = [d for d in decisions if case.all_decisions or d.notifies]
     expected = [_normal(e) for e in case.expect]
     got = []

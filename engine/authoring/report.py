@@ -29,6 +29,8 @@ def decision_line(d: Decision, timed: bool) -> str:
         extra += f" (lasted {format_duration(d.duration_s)})"
     if d.inhibited_by:
         extra += f" (folded into {d.inhibited_by})"
+    if d.folded:
+        extra += f" (carries {', '.join(dict.fromkeys(f.rule for f in d.folded))})"
     group = f"[{d.group}] " if d.group else ""
     return (
         f"{stamp:<24} {d.severity.label:<8} {d.rule} {d.reason.value:<16} {where:<10} "
@@ -37,7 +39,11 @@ def decision_line(d: Decision, timed: bool) -> str:
 
 
 def decision_json(d: Decision, timed: bool) -> str:
-    record: dict[str, object] = {**decision_record(d, timed), "inhibited_by": d.inhibited_by}
+    record: dict[str, object] = {
+        **decision_record(d, timed),
+        "inhibited_by": d.inhibited_by,
+        "folded": [f.rule for f in d.folded],
+    }
     return json.dumps(record, ensure_ascii=False)
 
 

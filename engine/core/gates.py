@@ -18,7 +18,7 @@ from typing import cast
 from engine.core.drafts import bare
 from engine.core.lifecycle import Draft, Gate, State
 from engine.core.shared import INF, Shared, Timer
-from engine.model import Decision, LaterLines, Reason, Severity, Silence, revised
+from engine.model import Decision, Kind, LaterLines, Reason, Severity, Silence, revised
 from engine.packs.rule import Inhibition, Rule
 
 Key = tuple[str, str]  # (rule id, group)
@@ -44,6 +44,9 @@ class Gates:
         rank = len(rules)
         self._latest: dict[str, float] = {}  # rule id -> its latest occurrence at the gate
         self._folding: dict[Key, _Folding] = {}  # occurrences waiting for a cause
+        self._gathering: dict[Key, _Gathering] = {}  # causes' alerts waiting for what they fold
+        self._gather_for: dict[str, float] = {}  # rule id -> how long its alerts gather
+        self._orphans: dict[str, list[Decision]] = {}  # folded into a cause that still waits
         self._causes: dict[str, tuple[str, ...]] = {}  # rule id -> the rules that inhibit it
         self._silences = list(silences)
         self._lean = lean
@@ -128,14 +131,64 @@ class Gates:
     def _inhibited(
         self, rule: Rule, t: float, group: str, draft: Callable[[], Decision], cause: str
     ) -> Decision:
-        if self._lean:
+        gathering = self._gathered_by(cause)
+        waiting = any(rule_id == cause for rule_id, _ in self._folding)
+        passed_on = self._orphans.pop(rule.id, [])  # what was folded into this occurrence
+        if self._lean and gathering is None and not waiting:
             return revised(bare(rule, t, group, Reason.INHIBITED), inhibited_by=cause)
-        return revised(draft(), t=t, reason=Reason.INHIBITED, action=None, inhibited_by=cause)
+        folded = revised(draft(), t=t, reason=Reason.INHIBITED, action=None, inhibited_by=cause)
+        if gathering is not None:
+            gathering.folded += [folded, *passed_on]
+        elif waiting:  # the cause still waits for one of its own: it takes them along
+            self._orphans.setdefault(cause, []).extend([folded, *passed_on])
+        return folded
+
+    def _gathered_by(self, cause: str) -> _Gathering | None:
+        """The alert of `cause` that waits for what it folds, if one does (the latest)."""
+        found = [g for (rule_id, _), g in self._gathering.items() if rule_id == cause]
+        return max(found, key=lambda g: g.decision.t) if found else None
+
+    def _gather_time(self, rule: Rule) -> float:
+        """How long a notifying alert of `rule` waits for the occurrences it folds: the
+        longest `gather` of the rules whose `inhibited_by` it covers (log and event rules)."""
+        wait = self._gather_for.get(rule.id)
+        if wait is None:
+            wait = 0.0
+            if rule.kind in (Kind.LOG, Kind.EVENT):
+                for other in self._rules.values():
+                    inhibition = other.inhibited_by
+                    if other.id != rule.id and inhibition is not None and inhibition.covers(rule):
+                        wait = max(wait, inhibition.gather)
+            self._gather_for[rule.id] = wait
+        return wait
+
+    def _gather(self, decision: Decision, rule: Rule, t: float) -> Decision:
+        """A notification of a cause that gathers (see `_gather_time`): kept until what it
+        folds came, the training exited or the time is up; one without is passed on."""
+        wait = self._gather_time(rule)
+        orphans = self._orphans.pop(rule.id, [])
+        if wait <= 0 or not decision.notifies or decision.action is not None:
+            return decision
+        key = (rule.id, decision.group)
+        earlier = self._gathering.pop(key, None)
+        self._gathering[key] = _Gathering(decision, t + wait, orphans)
+        self._shared.due_by(t + wait)
+        if earlier is not None:  # cannot happen within a cooldown; sent as it is
+            return self._gathered(earlier)
+        return revised(decision, reason=Reason.GATHERING)
+
+    @staticmethod
+    def _gathered(held: _Gathering) -> Decision:
+        return revised(held.decision, folded=tuple(held.folded))
 
     def finish(self, t: float) -> list[Decision]:
-        """The input ended: each occurrence still waiting for a cause is decided now."""
+        """The input ended (or the training exited): each occurrence still waiting for a
+        cause is decided now, then each cause's alert still gathering is sent."""
         keys = sorted(self._folding, key=lambda k: (self._ranks[k[0]], k[1]))
-        return [self._folded(key, t) for key in keys]
+        out = [self._folded(key, t) for key in keys]
+        gathered = sorted(self._gathering, key=lambda k: (self._ranks[k[0]], k[1]))
+        self._orphans.clear()  # their cause was sent at once (no `gather`) or held back
+        return out + [self._gathered(self._gathering.pop(key)) for key in gathered]
 
     def _folded(self, key: Key, t: float) -> Decision:
         """The end of a wait for a cause: folded into one that came, or through the gate."""
@@ -220,7 +273,7 @@ class Gates:
             made = draft()
             if self.silenced(made):
                 return revised(made, reason=Reason.SILENCED, action=None)
-            return gate.offer(made, rule.cooldown)
+            return self._gather(gate.offer(made, rule.cooldown), rule, t)
         if self._lean:
             gate.hold(t, Draft(draft))
             decision = bare(rule, t, group, Reason.SUPPRESSED)
@@ -243,15 +296,20 @@ class Gates:
     def timers(self) -> Iterator[Timer]:
         for key, held in self._folding.items():
             yield held.due, self._ranks[key[0]], ("fold", key)
+        for key, gathering in self._gathering.items():
+            yield gathering.due, self._ranks[key[0]], ("gather", key)
         for i, (key, gate) in enumerate(self._gates.items()):
             due = gate.digest_due(self._cooldowns[key[0]])
             if due is not None:
                 yield due, self._rank + i, key
 
     def run_timer(self, what: Key | tuple[str, Key], t: float) -> list[Decision]:
-        """The digest of what the gate of a key held back, or the end of a wait for a cause."""
+        """The digest of what the gate of a key held back, the end of a wait for a cause, or
+        of a cause's wait for what it folds."""
         if what[0] == "fold" and isinstance(what[1], tuple):
             return [self._folded(what[1], t)]
+        if what[0] == "gather" and isinstance(what[1], tuple):
+            return [self._gathered(self._gathering.pop(what[1]))]
         key = cast(Key, what)
         decision = self._gates[key].digest(t)
         episode = self._shared.episodes.get(key[0])
@@ -270,6 +328,10 @@ class Gates:
             if held is not None and isinstance(held.context, LaterLines):
                 held.context.settle()
         self._holding.clear()
+        for gathering in self._gathering.values():
+            for kept in (gathering.decision, *gathering.folded):
+                if isinstance(kept.context, LaterLines):
+                    kept.context.settle()
 
 
 @dataclass
@@ -278,6 +340,13 @@ class _Folding:
     since: float
     due: float
     draft: Callable[[], Decision]
+
+
+@dataclass
+class _Gathering:
+    decision: Decision  # the cause's notification, held
+    due: float
+    folded: list[Decision]
 
 
 def _regrouped(draft: Callable[[], Decision]) -> Decision:

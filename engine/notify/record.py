@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TypedDict
 
-from engine.model import Decision, Value
+from engine.model import Decision, Kind, Value
+from engine.vocabulary import EVENTS
 
 
 class TextsRecord(TypedDict):
@@ -47,6 +48,20 @@ class DecisionRecord(TypedDict):
     category: str | None  # the rule's `category` label
 
 
+class FoldedRecord(TypedDict):
+    """An occurrence folded into the alert's notification (`inhibited_by` with `gather`):
+    the training's exit, the launcher's own error line, a generic exception."""
+
+    rule: str
+    kind: str | None
+    severity: str
+    t: float
+    summary: str
+    condition: str
+    values: dict[str, Value]  # an exit's code, signal and runtime; not its last lines
+    translations: dict[str, str]  # the summary by language tag
+
+
 class AlertRecord(DecisionRecord):
     """A notification on its way to the channels, as the outbox keeps it."""
 
@@ -61,6 +76,7 @@ class AlertRecord(DecisionRecord):
     ended_by: str | None  # what ended a resolved state (see `model.ENDINGS`)
     translations: dict[str, TextsRecord]  # summary and advice by language tag
     links: dict[str, str]  # e.g. the dashboard's address, when one is served
+    folded: list[FoldedRecord]  # what this one notification stands for besides its cause
 
 
 def when(t: float, timed: bool) -> str | None:
@@ -141,7 +157,29 @@ def alert_record(
             for tag, texts in decision.translations.items()
         },
         "links": dict(links or {}),
+        "folded": [folded_record(f) for f in decision.folded],
     }
+
+
+def folded_record(d: Decision) -> FoldedRecord:
+    return {
+        "rule": d.rule,
+        "kind": d.kind.value if d.kind else None,
+        "severity": d.severity.label,
+        "t": d.t,
+        "summary": d.summary,
+        "condition": d.condition,
+        "values": {k: d.values[k] for k in _own_fields(d) if k in d.values},
+        "translations": {tag: texts.summary for tag, texts in d.translations.items()},
+    }
+
+
+def _own_fields(d: Decision) -> tuple[str, ...]:
+    """An event's own fields, but the long ones (its last lines, a traceback): the metrics
+    of the moment are the cause's to show."""
+    if d.kind is not Kind.EVENT:
+        return ()
+    return tuple(k for k in EVENTS.get(d.condition, ()) if k not in ("last_lines", "traceback"))
 
 
 def notice_record(
@@ -188,4 +226,5 @@ def notice_record(
         "ended_by": None,
         "translations": {},
         "links": {},
+        "folded": [],
     }

@@ -120,6 +120,7 @@ def _console(s: Shown, project: str) -> Message:
     lines = [s.headline]
     if s.cause and s.level != "resolved":
         lines.append(f"  {s.words.headings['cause']}{_colon(s)}{s.cause}")
+    lines += [f"  {name}{_colon(s)}{value}" for name, value in s.incident]
     lines += _paragraphs(s.advice, CONSOLE_WIDTH, "  ") if s.advice else []
     return Message("", "\n".join(lines), "text", s.notify_type)
 

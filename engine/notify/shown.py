@@ -22,7 +22,7 @@ NOTIFY_TYPES = {"critical": "failure", "error": "failure", "warning": "warning"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 # shown elsewhere (the headline, the cause, the last lines) or only the rules' business
 _NOT_FACTS = frozenset(
-    {*COMMON_TEMPLATE_NAMES, "last_lines", "silent_s", "silent_for", "requested"}
+    {*COMMON_TEMPLATE_NAMES, "last_lines", "silent_s", "silent_for", "requested", "trainer"}
 )
 MAX_METRICS = 24
 MAX_VALUE = 200  # characters of one fact's value
@@ -40,6 +40,7 @@ class Shown:
     cause: str
     advice: str  # paragraphs separated by a blank line, soft line breaks removed
     facts: Sequence[tuple[str, str]]
+    incident: Sequence[tuple[str, str]]  # the exit and the alerts folded in (among `facts`)
     lines: Sequence[str]  # the last lines of output, the matched one last
     links: Sequence[tuple[str, str]]  # (what, address)
     key: str
@@ -95,6 +96,7 @@ def shown(
         cause="" if brief else cause(record, w),
         advice="" if brief else advice,
         facts=() if brief else facts(record, w),
+        incident=() if brief else folded_facts(record, w),
         lines=() if brief else last_lines(record),
         links=()
         if brief
@@ -166,6 +168,8 @@ def cause(record: AlertRecord, w: Words) -> str:
         if condition in ("", ACTIVITY):
             return w.phrase("no_output_for", duration=duration)
         return w.phrase("no_signal_for", signal=condition, duration=duration)
+    if kind == "event" and condition == "exit" and "code" in values:
+        return exit_text(values, w, runtime=False)
     if kind == "event":
         return _event_cause(condition, values, w)
     return ""
@@ -222,8 +226,39 @@ def facts(record: AlertRecord, w: Words) -> list[tuple[str, str]]:
         out.append((name["category"], str(category)))
     if labels:
         out.append((name["labels"], ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))))
+    out += folded_facts(record, w)
     out.extend(metrics(record))
     return out
+
+
+def folded_facts(record: AlertRecord, w: Words) -> list[tuple[str, str]]:
+    """What one notification of a crash stands for besides its cause: the training's exit
+    (and the trainer's own, where the probe saw it) and the alerts folded into it."""
+    folded = record.get("folded") or []
+    out: list[tuple[str, str]] = []
+    exits = [f for f in folded if f.get("kind") == "event" and f.get("condition") == "exit"]
+    if exits:
+        out.append((w.facts["exit"], exit_text(exits[-1]["values"], w)))
+    if folded:
+        rules = ", ".join(dict.fromkeys(f["rule"] for f in folded))
+        out.append((w.facts["folded"], rules))
+    return out
+
+
+def exit_text(values: Mapping[str, Value], w: Words, runtime: bool = True) -> str:
+    """`the command exited with code 143 after 9m; the trainer (...) itself exited with code 1`."""
+    parts = [_event_cause("exit", values, w)]
+    ran = values.get("runtime_s")
+    if runtime and isinstance(ran, int | float):
+        parts[0] += w.phrase("ran_for", duration=w.duration(float(ran)))
+    trainer = values.get("trainer")
+    if isinstance(trainer, str) and trainer:
+        code = values.get("trainer_code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            parts.append(w.phrase("trainer_code", trainer=trainer, code=code))
+        else:
+            parts.append(w.phrase("trainer_killed", trainer=trainer))
+    return ("；" if w.tag == "zh-CN" else "; ").join(parts)
 
 
 def metrics(record: AlertRecord) -> list[tuple[str, str]]:

@@ -463,14 +463,14 @@ def _inhibited_by(ctx: _Ctx) -> Inhibition | None:
     if not isinstance(raw, Mapping):
         return None
     times: list[float] = []
-    for key, default in (("before", DEFAULT_INHIBIT_BEFORE), ("after", 0.0)):
+    for key, default in (("before", DEFAULT_INHIBIT_BEFORE), ("after", 0.0), ("gather", 0.0)):
         try:
             times.append(parse_duration(raw[key]) if key in raw else default)
         except DurationError as exc:
             ctx.error(("inhibited_by", key), f"'inhibited_by' '{key}': {exc}")
             return None
     severity = Severity.parse(raw.get("severity", "critical"))
-    return Inhibition(severity, dict(raw.get("labels", {})), times[0], times[1])
+    return Inhibition(severity, dict(raw.get("labels", {})), *times)
 
 
 DEFAULT_INHIBIT_BEFORE = 300.0

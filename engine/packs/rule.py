@@ -110,12 +110,15 @@ class Examples:
 class Inhibition:
     """A rule whose occurrence is folded into another rule's alert (the cause) of at least
     `severity` that carries every label of `labels`, coming up to `before` earlier or up to
-    `after` later (the occurrence waits that long)."""
+    `after` later (the occurrence waits that long). A cause's notification waits up to
+    `gather` (or until the training exits) for this rule's occurrence, so that one message
+    carries both."""
 
     severity: Severity
     labels: Mapping[str, str]
     before: float
     after: float
+    gather: float = 0.0
 
     def covers(self, rule: Rule) -> bool:
         """Whether an alert of `rule` is such a cause (a rule that is inhibited itself is

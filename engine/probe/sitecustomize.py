@@ -18,6 +18,7 @@ child may run another interpreter than ours) and:
 from __future__ import annotations
 
 import ast
+import atexit
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -269,10 +270,42 @@ def _report_exception(exc_type: type[BaseException], exc: BaseException, tb: Any
     )
 
 
+_EXIT_STATUS: dict[str, int] = {}
+"""This process's own exit status as far as it is known: 1 after an uncaught exception,
+the status given to `sys.exit`; said at exit (`bye`), so that `run` can tell the trainer's
+status from the launcher's around it. A process killed by a signal says nothing."""
+
+
+def _status_of(status: object) -> int:
+    """The exit status Python gives `sys.exit(status)`."""
+    if status is None:
+        return 0
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status & 0xFF
+    return 1  # any other object is printed, and the status is 1
+
+
+def _hook_exit() -> None:
+    real_exit = sys.exit
+
+    def exiting(status: Any = None) -> None:
+        _EXIT_STATUS["code"] = _status_of(status)
+        real_exit(status)
+
+    sys.exit = exiting  # type: ignore[assignment]
+    atexit.register(_goodbye)
+
+
+def _goodbye() -> None:
+    REPORTER.send("bye", code=_EXIT_STATUS.get("code", 0))
+
+
 def _hook_exceptions() -> None:
     previous = sys.excepthook
 
     def excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if not issubclass(exc_type, SystemExit):
+            _EXIT_STATUS["code"] = 1  # what Python exits with after printing it
         _report_exception(exc_type, exc, tb)
         previous(exc_type, exc, tb)
 
@@ -343,6 +376,7 @@ def install() -> None:
     sys.meta_path.insert(0, _Finder())
     _hook_exceptions()
     if REPORTER.path:
+        _hook_exit()
         threading.Thread(target=_watch_memory, name="rlswarm-probe-memory", daemon=True).start()
 
 

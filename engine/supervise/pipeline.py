@@ -61,6 +61,7 @@ from engine.model import (
     Tick,
     Value,
 )
+from engine.supervise.trainers import Trainers
 from engine.vocabulary import EVENTS
 
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
@@ -191,6 +192,7 @@ class Pipeline:
         self.tick = tick
         self.verbose = verbose
         self.tally = Tally()
+        self.trainers = Trainers()  # the Python processes of this attempt, from the probe
         self.last_lines: deque[str] = deque(maxlen=LAST_LINES)
         self.last_activity: float | None = None
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
@@ -424,6 +426,7 @@ class Pipeline:
                 self.last_activity = obs.t
             if obs.name == "exit":
                 fields: dict[str, Value] = {**obs.fields, "last_lines": "\n".join(self.last_lines)}
+                fields.update(self.trainers.exit_fields(obs.t))
                 obs = Event(obs.t, obs.name, fields)
         self._decide(self.engine.feed(obs), obs)
 
@@ -431,6 +434,9 @@ class Pipeline:
         name = str(message.get("event"))
         if name == "hello":
             self.tally.probes += 1
+            self.trainers.hello(t, message)
+        elif name == "bye":
+            self.trainers.bye(t, message)
         elif name == "memory":
             numbers = {k: float(v) for k, v in message.items() if isinstance(v, int | float)}
             numbers.pop("t", None)

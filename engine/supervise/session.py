@@ -77,6 +77,7 @@ def run(alerting: Alerting, opts: RunOptions) -> int:
     watch = [*opts.watch, *opts.preset.watch]
     tailer = Tailer(watch, stack.pipeline.post_chunk, time.time) if watch else None
     supervisor = Supervisor(opts, stack.pipeline, stack.terminal, probe.path, stopping=stopping)
+    supervisor.probe_sync = probe.sync
     stack.pipeline.on_action = supervisor.request
     if not opts.dry_run:
         stack.capture = opts.state_dir / "logs" / "run.log"

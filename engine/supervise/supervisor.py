@@ -198,6 +198,7 @@ class Supervisor:
         self._action: tuple[Action, Decision] | None = None
         self._stop_by: float | None = None  # the current child's, once it is asked to stop
         self._over = False
+        self.probe_sync: Callable[[], object] = lambda: None  # the probe's messages handed over
         self._drained = True  # the last child's output was all read
         self._peak_rss = 0.0
         self._wake = threading.Event()
@@ -378,6 +379,7 @@ class Supervisor:
         child.release()
         code, sig = describe_status(child.proc.returncode)
         runtime = self.clock() - attempt.started
+        self.probe_sync()  # its processes' last words (`bye`) come before the exit
         fields: dict[str, Value] = {
             "code": code,
             "signal": sig,

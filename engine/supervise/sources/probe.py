@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 Message = dict[str, Any]
+SYNC = "rlswarm-sync"  # the event of the marker `ProbeListener.sync` sends itself
 
 
 class ProbeListener:
@@ -27,8 +28,25 @@ class ProbeListener:
         self._on_message = on_message
         self._clock = clock
         self._stop = threading.Event()
+        self._synced = threading.Condition()
+        self._syncs = 0  # markers sent
+        self._seen_sync = 0  # markers received
         self._thread = threading.Thread(target=self._run, name="probe-listener", daemon=True)
         self._thread.start()
+
+    def sync(self, timeout: float = 0.5) -> bool:
+        """Wait (up to `timeout`) until every message sent before now is handed over: a
+        marker sent to the socket comes out after them. True when it came."""
+        with self._synced:
+            self._syncs += 1
+            n = self._syncs
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as marker:
+                marker.sendto(json.dumps({"event": SYNC, "n": n}).encode(), self.path)
+        except OSError:
+            return False
+        with self._synced:
+            return self._synced.wait_for(lambda: self._seen_sync >= n, timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -42,7 +60,11 @@ class ProbeListener:
                 message = json.loads(data)
             except ValueError:
                 continue
-            if isinstance(message, dict) and isinstance(message.get("event"), str):
+            if isinstance(message, dict) and message.get("event") == SYNC:
+                with self._synced:
+                    self._seen_sync = max(self._seen_sync, int(message.get("n") or 0))
+                    self._synced.notify_all()
+            elif isinstance(message, dict) and isinstance(message.get("event"), str):
                 self._on_message(self._clock(), message)
 
     def close(self) -> None:
