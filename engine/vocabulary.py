@@ -69,6 +69,7 @@ EVENTS: Mapping[str, tuple[str, ...]] = {
         "last_lines",
         "trainer",
         "trainer_code",
+        "error",
     ),
     "restart": ("attempt", "delay_s", "cause"),
     "gave_up": ("restarts", "within_s"),

@@ -113,8 +113,28 @@ def test_the_one_notification_carries_the_launchers_exit_and_the_trainers(
     assert [a["rule"] for a in critical] == ["cuda-oom"], proc.stdout.decode()
     folded = critical[0]["folded"]
     assert isinstance(folded, list)
-    assert [f["rule"] for f in folded] == ["rl-swarm-script-error", "trainer-crashed"]
-    exit_values = folded[-1]["values"]
+    # in either order: the launcher's line (stdout) may be read before the traceback (stderr)
+    assert sorted(f["rule"] for f in folded) == ["rl-swarm-script-error", "trainer-crashed"]
+    [exit_values] = [f["values"] for f in folded if f["rule"] == "trainer-crashed"]
     assert (exit_values["code"], exit_values["signal"]) == (143, 15)
     assert exit_values["trainer_code"] == 1  # the trainer's own, from the probe
     assert str(exit_values["trainer"]).endswith(", trainer.py")
+
+
+def test_a_launcher_that_cannot_start_is_an_alert_not_only_a_line(tmp_path: Path) -> None:
+    """Through the channels too: an unattended node whose launcher lost its +x bit (a
+    `git pull`, a copy) would otherwise exit 127 with nothing sent."""
+    launcher = tmp_path / "run_rl_swarm.sh"
+    launcher.write_text("#!/bin/bash\necho never\n")
+    launcher.chmod(0o644)
+    command = [sys.executable, "-m", "engine", "run", "--rules", str(ROOT / "rules")]
+    command += ["--restart", "never", "--", "./run_rl_swarm.sh"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=120)
+    assert proc.returncode == 127, proc.stderr.decode()
+    [alert] = _alerts(tmp_path)
+    assert (alert["rule"], alert["severity"]) == ("command-not-started", "critical")
+    expected = "the training did not start: cannot start ./run_rl_swarm.sh: Permission denied"
+    assert alert["summary"] == expected
+    folded = alert["folded"]
+    assert isinstance(folded, list)
+    assert [f["rule"] for f in folded] == ["trainer-crashed"]

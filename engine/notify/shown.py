@@ -247,6 +247,9 @@ def folded_facts(record: AlertRecord, w: Words) -> list[tuple[str, str]]:
 
 def exit_text(values: Mapping[str, Value], w: Words, runtime: bool = True) -> str:
     """`the command exited with code 143 after 9m; the trainer (...) itself exited with code 1`."""
+    error = values.get("error")
+    if isinstance(error, str) and error:  # it never started: that says it all
+        return error
     parts = [_event_cause("exit", values, w)]
     ran = values.get("runtime_s")
     if runtime and isinstance(ran, int | float):

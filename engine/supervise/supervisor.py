@@ -315,7 +315,17 @@ class Supervisor:
                               self.capture, self.clock, reaper=self.reaper)  # fmt: skip
                 self._adopt(child)
         except OSError as exc:
-            self.notice(f"cannot start {self.opts.command[0]}: {exc.strerror}")
+            error = f"cannot start {self.opts.command[0]}: {exc.strerror}"
+            self.notice(error)
+            fields: dict[str, Value] = {
+                "code": 127,
+                "signal": None,
+                "runtime_s": 0.0,
+                "peak_rss_gb": 0.0,
+                "requested": False,
+                "error": error,
+            }
+            self.pipeline.post(Event(self.clock(), "exit", fields))  # an alert, not only a line
             return None
         output.known(child)
         command = " ".join(self.opts.command)
@@ -386,6 +396,7 @@ class Supervisor:
             "runtime_s": round(runtime, 3),
             "peak_rss_gb": round(self._peak_rss, 3),
             "requested": requested,
+            "error": "",
         }
         self.pipeline.post(Event(self.clock(), "exit", fields))
         self.sampler.root_pid = None

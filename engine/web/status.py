@@ -163,7 +163,13 @@ class Status:
         sent = False
         for d in decisions:
             self._summaries[d.rule] = d.summary
-            if d.reason in (Reason.PENDING, Reason.FIRST, Reason.SUPPRESSED, Reason.SILENCED):
+            if d.reason in (
+                Reason.PENDING,
+                Reason.GATHERING,
+                Reason.FIRST,
+                Reason.SUPPRESSED,
+                Reason.SILENCED,
+            ):
                 self._decided[d.rule] = d.t
             if not d.notifies:
                 continue
