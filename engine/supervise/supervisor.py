@@ -51,6 +51,7 @@ from engine.supervise.sources.reaper import Reaper
 from engine.supervise.stopping import Stopping
 
 Clock = Callable[[], float]
+PROBE_SYNC_S = 0.5  # at an exit, for the probe's messages sent before it to be read
 KEEP_EVERY_S = 2.0
 CHECK_EVERY_S = 1.0  # the supervision loop's longest wait: the child's exit, a signal and a
 # rule's action wake it at once; this only paces keeping files and the end of `--grace`
@@ -198,7 +199,7 @@ class Supervisor:
         self._action: tuple[Action, Decision] | None = None
         self._stop_by: float | None = None  # the current child's, once it is asked to stop
         self._over = False
-        self.probe_sync: Callable[[], object] = lambda: None  # the probe's messages handed over
+        self.probe_sync: Callable[[float], object] = lambda _: None  # probe's words handed over
         self._drained = True  # the last child's output was all read
         self._peak_rss = 0.0
         self._wake = threading.Event()
@@ -389,7 +390,7 @@ class Supervisor:
         child.release()
         code, sig = describe_status(child.proc.returncode)
         runtime = self.clock() - attempt.started
-        self.probe_sync()  # its processes' last words (`bye`) come before the exit
+        self.probe_sync(self.stopping.patience(PROBE_SYNC_S))  # their last words (`bye`) first
         fields: dict[str, Value] = {
             "code": code,
             "signal": sig,
