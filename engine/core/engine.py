@@ -105,8 +105,7 @@ class Engine:
             for part in self._parts:
                 out.extend(part.on_values(t, names))
         elif isinstance(obs, Event):
-            for part in self._parts:
-                out.extend(part.on_event(t, obs))
+            out.extend(self._to_parts(t, obs))
             if obs.name == "exit":  # no line of the ended training is to come as a cause:
                 out.extend(self._gates.finish(t))  # what waits for one is decided now
             self._refresh()
@@ -212,11 +211,12 @@ class Engine:
 
     def _emit(self, event: Event) -> list[Decision]:
         """An event the core made itself (a traceback assembled from lines), to every part."""
-        out: list[Decision] = []
-        for part in self._parts:
-            out.extend(part.on_event(event.t, event))
+        out = self._to_parts(event.t, event)
         self._refresh()
         return out
+
+    def _to_parts(self, t: float, event: Event) -> list[Decision]:
+        return [d for part in self._parts for d in part.on_event(t, event)]
 
     def _quiet_limit(self) -> float:
         return min(part.quiet_limit() for part in self._parts)

@@ -132,7 +132,7 @@ class Gates:
         self, rule: Rule, t: float, group: str, draft: Callable[[], Decision], cause: str
     ) -> Decision:
         gathering = self._gathered_by(cause)
-        waiting = any(rule_id == cause for rule_id, _ in self._folding)
+        waiting = gathering is None and any(rule_id == cause for rule_id, _ in self._folding)
         passed_on = self._orphans.pop(rule.id, [])  # what was folded into this occurrence
         if self._lean and gathering is None and not waiting:
             return revised(bare(rule, t, group, Reason.INHIBITED), inhibited_by=cause)

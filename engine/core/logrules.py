@@ -34,7 +34,7 @@ class LogRules(Part):
         self._sequels = tuple(r for r in rules if _log(r).unless is not None)
         self._context = max((_log(r).context for r in rules), default=0)
         self._tails: dict[str, deque[str]] = {}
-        self._waits = Waits(self.shared, kit.gates, kit.ranks, kit.gates.lean)
+        self._waits = Waits(self.shared, kit.gates, kit.ranks, kit.gates.lean, kit.drafter.draft)
         self._twins = Twins()
         self._tracebacks = Tracebacks()
         self._traceback_first = self._logs + len(self._sequels) if kit.tracebacks else -1
@@ -110,12 +110,11 @@ class LogRules(Part):
             "line_no": line_no,
             "context": context(hit.line, trig.context),
         }
-        drafter = self.kit.drafter.draft
-        draft = partial(drafter, rule, t, group, values, where)
+        draft = partial(self.kit.drafter.draft, rule, t, group, values, where)
         then = None
         if trig.unless is not None:
-            then = partial(self._waits.begin, make=drafter, values=values, where=where,
-                           origin=(lines.source, line_no, t, text))  # fmt: skip
+            origin = (lines.source, line_no, t, text)
+            then = partial(self._waits.begin, values=values, where=where, origin=origin)
         return self.kit.gates.occurrence(rule, t, group, draft, trig.count, trig.within, then)
 
     def _suspended(self, overrun: Overrun, lines: Lines, t: float) -> Decision:

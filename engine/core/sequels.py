@@ -50,10 +50,18 @@ class _Wait:
 
 
 class Waits:
-    def __init__(self, shared: Shared, gates: Gates, ranks: Mapping[str, int], lean: bool):
+    def __init__(
+        self,
+        shared: Shared,
+        gates: Gates,
+        ranks: Mapping[str, int],
+        lean: bool,
+        draft: Callable[..., Decision],
+    ) -> None:
+        """`draft` drafts an occurrence again when its wait ends (`Drafter.draft`)."""
         self._shared, self._gates, self._ranks, self._lean = shared, gates, ranks, lean
+        self._draft = draft
         self._waits: dict[Key, _Wait] = {}
-        self._draft: Callable[..., Decision] | None = None
 
     def begin(
         self,
@@ -62,17 +70,15 @@ class Waits:
         group: str,
         draft: Callable[[], Decision],
         *,
-        make: Callable[..., Decision],
         values: dict[str, Any],
         where: Mapping[str, Any],
         origin: Origin,
     ) -> Decision:
-        """The occurrence starts a wait (or joins its rule and group's): `pending`. `make`
-        drafts it again (`Drafter.draft`) from `values` and `where` when the wait ends."""
+        """The occurrence starts a wait (or joins its rule and group's): `pending`. It is
+        drafted again from `values` and `where` when the wait ends."""
         key = (rule.id, group)
         wait = self._waits.get(key)
         if wait is None:
-            self._draft = make
             context = where.get("context")
             if isinstance(context, LaterLines):
                 context.settle()  # so the wait does not keep the block alive
@@ -118,7 +124,6 @@ class Waits:
         return [d for key in keys for d in self.run_timer(key, t)]
 
     def _drafted(self, wait: _Wait, group: str, t: float) -> Decision:
-        assert self._draft is not None
         made = self._draft(wait.rule, t, group, dict(wait.values), wait.where)
         if wait.joined:
             return revised(made, count=1 + wait.joined, since=wait.since)
