@@ -4,7 +4,9 @@ alert, in the core, in replay and in `run` with a real child."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,9 +17,13 @@ from pathlib import Path
 
 from histories import make_engine
 
-from engine.match.matcher import SUSPEND_AFTER, Matcher
+from engine.core.engine import Engine
+from engine.match.matcher import ATTEMPTS, MAX_STRETCH, SUSPEND_AFTER, Matcher
 from engine.model import LineBlock, Reason, Severity
+from engine.packs import yamlio
+from engine.packs.compile import compile_packs
 from engine.packs.rule import Pattern
+from engine.supervise.pipeline import Pipeline
 
 SLOW = r"^(a|aa)+$"  # each further `a` doubles the ways to split the line
 SLOW_LINE = "a" * 60 + "b"  # hours of backtracking without a budget
@@ -68,6 +74,68 @@ def test_the_pattern_is_suspended_after_its_third_overrun_and_the_others_go_on()
     assert matcher.scan([SLOW_LINE, "aaaa"], "stdout") == [] and matcher.take_overruns() == []
 
 
+def _alone(line: str) -> float:
+    """The CPU time one search of `line` by SLOW takes on a quiet thread."""
+    matcher = Matcher([Pattern(re.compile(SLOW), None)], budget=60.0)
+    started = time.thread_time()
+    matcher.scan([line], "stdout")
+    return time.thread_time() - started
+
+
+class Busy:
+    """Threads that keep the process's CPU clock running outside the interpreter lock
+    (hashing a large buffer releases it), as `run`'s pump and senders do in a flood."""
+
+    def __init__(self, threads: int) -> None:
+        self._stop = threading.Event()
+        self._data = os.urandom(8 << 20)
+        self._threads = [threading.Thread(target=self._burn) for _ in range(threads)]
+
+    def _burn(self) -> None:
+        while not self._stop.is_set():
+            hashlib.sha256(self._data).digest()
+
+    def __enter__(self) -> Busy:
+        for thread in self._threads:
+            thread.start()
+        time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def test_a_search_within_its_budget_is_no_overrun_while_other_threads_use_the_cpu() -> None:
+    """The `regex` module's limit counts every thread's CPU time: a search that needs a
+    fifth of the budget ran out of it with three busy threads beside it, and on the third
+    such line a sound rule was suspended. Its own time is what counts now."""
+    budget = 0.1
+    n = 16
+    while _alone("a" * n + "b") < budget / 5:
+        n += 1
+    line = "a" * n + "b"
+    matcher = Matcher(
+        [Pattern(re.compile(SLOW), None), Pattern(re.compile("^a+b$"), None)], budget=budget
+    )
+    with Busy(3):
+        hits = matcher.scan([line] * 6, "stdout")
+    assert [(h.line, h.pattern) for h in hits] == [(i, 1) for i in range(6)]
+    assert matcher.take_overruns() == [] and matcher.suspended == set()
+
+
+def test_a_search_over_its_own_budget_still_overruns_while_other_threads_use_the_cpu() -> None:
+    matcher = Matcher([Pattern(re.compile(SLOW), None)], budget=0.05)
+    with Busy(3):
+        started = time.monotonic()
+        hits = matcher.scan([SLOW_LINE, "aa"], "stdout")
+        took = time.monotonic() - started
+    assert [(h.line, h.pattern) for h in hits] == [(1, 0)]
+    assert [(o.line, o.suspended) for o in matcher.take_overruns()] == [(0, False)]
+    assert took < 0.05 * MAX_STRETCH * ATTEMPTS * 4, took  # bounded, however busy
+
+
 SLOW_PACK = f"""
 rules:
   - id: slow
@@ -92,6 +160,24 @@ def test_the_core_alerts_once_with_the_line_that_suspended_the_rule() -> None:
     assert alert.labels["category"] == "rule_suspended"
     assert "rule 'slow' suspended" in alert.summary and "lint" in alert.advice
     assert not [d for d in out if d.rule == "slow"]  # "aaa" came after: no longer tried
+
+
+def test_a_suspended_unless_pattern_is_named_by_its_rule() -> None:
+    """The matcher's patterns are signals, log rules, then the `unless` ones: the alert
+    names the rule whose `unless` it is (it once looked past the end of the log rules)."""
+    engine = make_engine(f"""
+rules:
+  - id: waits
+    severity: warning
+    log: 'poll'
+    unless: {{log: '{SLOW}', within: 1m}}
+""")
+    texts = ["poll", SLOW_LINE, SLOW_LINE, SLOW_LINE]
+    block = LineBlock("stdout", texts, [float(i) for i in range(len(texts))], list(range(1, 5)))
+    out = engine.feed_lines(block)
+    (alert,) = [d for d in out if d.rule == "rule-suspended"]
+    assert alert.group == "rule 'waits' (its `unless`)" and alert.line_no == 4
+    assert engine.overruns == {"rule 'waits' (its `unless`)": 3}
 
 
 def write_pack(tmp_path: Path) -> Path:
@@ -121,6 +207,7 @@ def test_replay_shows_the_suspension_in_place_and_in_the_summary(tmp_path: Path)
         ["boom", "error", "1"],
         ["rule-suspended", "critical", "1"],
     ]
+    assert "rule 'slow': 3 line(s) not evaluated by it" in proc.stdout.splitlines()[-1]
     jsonl = replay(rules, log, "--format", "jsonl")
     records = [json.loads(x) for x in jsonl.stdout.splitlines()]
     assert [(r["rule"], r["line_no"]) for r in records] == [
@@ -162,3 +249,26 @@ def test_run_passes_output_on_while_a_pattern_backtracks(tmp_path: Path) -> None
     (suspended,) = [a for a in alerts if a["rule"] == "rule-suspended"]
     assert suspended["severity"] == "critical" and suspended["line_no"] == 3
     assert "CRITICAL rule-suspended" in proc.stderr
+    # the lines before the suspension were not evaluated either, and the summary says so
+    assert "rule 'slow': 3 line(s) not evaluated by it, its search over the time budget" in (
+        proc.stderr
+    )
+
+
+def test_the_pipeline_says_each_line_a_pattern_could_not_evaluate() -> None:
+    """Before the suspension too: a line a search gave up on is not lost silently."""
+    compiled = compile_packs([yamlio.parse(SLOW_PACK, "slow.yaml")])
+    notices: list[str] = []
+    pipeline = Pipeline(Engine(compiled.rules), [], notices.append, lambda a, d: None, time.time)
+    pipeline.start()
+    for text in (SLOW_LINE, "BOOM", SLOW_LINE):
+        pipeline.post_chunk("stdout", time.time(), f"{text}\n".encode())
+        assert pipeline.settle(30)
+    pipeline.stop()
+    said = [n for n in notices if "rule 'slow'" in n]
+    assert [n.split(" so far")[0] for n in said] == [
+        "rule 'slow': 1 line(s) not evaluated by it",
+        "rule 'slow': 2 line(s) not evaluated by it",
+    ]
+    assert "100ms time budget; at 3 it is suspended" in said[0] and "lint" in said[0]
+    assert pipeline.tally.overruns == {"rule 'slow'": 2}

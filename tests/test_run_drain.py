@@ -8,6 +8,7 @@ and times taken with `time.monotonic` when each line of its terminal arrives.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -126,9 +128,21 @@ def assert_kept_whole(run: Run) -> None:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = db.execute("SELECT state, payload FROM items ORDER BY id").fetchall()
     assert rows and {state for state, _ in rows} == {"pending"}
-    assert [json.loads(p)["values"]["n"] for _, p in rows] == list(range(1, len(rows) + 1))
+    numbers = [json.loads(p)["values"]["n"] for _, p in rows]
+    assert numbers == list(range(1, len(rows) + 1)), _gaps(numbers) + "\n" + err
     assert f"{len(rows)} alert(s) not delivered yet" in err, err
     assert f"alerts: {len(rows)} error (boom)" in err, err  # the summary counts the same
+
+
+def _gaps(numbers: list[int]) -> str:
+    """What a list of 1..n lacks, repeats or reorders, in a few words rather than a diff."""
+    missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
+    twice = sorted(n for n, k in Counter(numbers).items() if k > 1)
+    unordered = [(a, b) for a, b in itertools.pairwise(numbers) if b <= a]
+    return (
+        f"{len(numbers)} rows; missing {missing[:20]}; twice {twice[:20]}; "
+        f"out of order {unordered[:20]}"
+    )
 
 
 def test_sigterm_during_the_exit_drain_ends_run_within_the_grace(workdir: Path) -> None:

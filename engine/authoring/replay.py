@@ -52,6 +52,7 @@ class ReplayResult:
     timed: bool = False
     dropped_bytes: int = 0
     sparse_blocks: int = 0  # blocks read the fast way
+    overruns: dict[str, int] = field(default_factory=dict)  # `Engine.overruns`
 
     def add(self, decisions: Sequence[Decision], keep_all: bool) -> None:
         for d in decisions:
@@ -154,4 +155,5 @@ def replay(
     result.timed = any(r.timed for r in readers)
     result.dropped_bytes = sum(r.splitter.dropped_bytes for r in readers)
     result.sparse_blocks = sum(r.sparse_blocks for r in readers if isinstance(r, Skim))
+    result.overruns = dict(engine.overruns)
     return result

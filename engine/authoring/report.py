@@ -103,9 +103,13 @@ def replay_footer(result: ReplayResult, seconds: float) -> str:
         if result.dropped_bytes
         else ""
     )
+    overran = "".join(
+        f"; {name}: {n} line(s) not evaluated by it, its search over the time budget"
+        for name, n in sorted(result.overruns.items())
+    )
     return (
         f"{result.lines:,} lines, {mb:,.1f} MB in {seconds:.2f} s "
-        f"({rate:,.0f} lines/s); {timing}{dropped}"
+        f"({rate:,.0f} lines/s); {timing}{dropped}{overran}"
     )
 
 

@@ -10,6 +10,7 @@ parts decide, through the shared cooldown gates and silences (`engine.core.gates
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from engine.core.drafts import Drafter
@@ -77,6 +78,9 @@ class Engine:
         self._timed: list[Part | Gates] = [*self._parts, self._gates]
         self._watch_activity = rules.silence_gap < INF
         self._armed = False
+        # lines a pattern's search ran over its time budget on, by what the pattern stands
+        # for (`LogRules.name_of`): those lines were not evaluated by it
+        self.overruns: Counter[str] = Counter()
 
     @property
     def now(self) -> float:
@@ -151,10 +155,19 @@ class Engine:
         self._log.keep(block.source, block.tail)
         return out
 
+    @property
+    def budget(self) -> float:
+        """Seconds one search of one line may take (`Matcher.budget`)."""
+        return self._matcher.budget
+
     def _suspending(self, hits: list[Hit]) -> Sequence[Hit | Overrun]:
         """`hits`, and before the hits of its line each search that suspended a pattern
-        (see `Matcher.take_overruns`): it becomes an alert there."""
-        suspended = [o for o in self._matcher.take_overruns() if o.suspended]
+        (see `Matcher.take_overruns`): it becomes an alert there. Every search over the
+        budget is counted in `overruns`."""
+        overruns = self._matcher.take_overruns()
+        for overrun in overruns:
+            self.overruns[self._log.name_of(overrun.pattern)] += 1
+        suspended = [o for o in overruns if o.suspended]
         if not suspended:
             return hits
         merged: list[Hit | Overrun] = [*hits, *suspended]

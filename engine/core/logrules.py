@@ -119,10 +119,7 @@ class LogRules(Part):
 
     def _suspended(self, overrun: Overrun, lines: Lines, t: float) -> Decision:
         """The critical alert that pattern `overrun.pattern` is tried no more."""
-        signals = len(self._signals)
-        k = overrun.pattern
-        what = f"signal '{self._signals[k].name}'" if k < signals else None
-        name = what or f"rule '{self.rules[k - signals].id}'"
+        name = self.name_of(overrun.pattern)
         budget = exact_duration(self.kit.matcher.budget)
         line = overrun.text if len(overrun.text) <= 500 else overrun.text[:500] + "…"
         return Decision(
@@ -141,6 +138,17 @@ class LogRules(Part):
             line_no=lines.line_nos[overrun.line],
             kind=Kind.LOG,
         )
+
+    def name_of(self, k: int) -> str:
+        """What the matcher's pattern `k` stands for, as the terminal and alerts name it."""
+        signals = len(self._signals)
+        if k < signals:
+            return f"signal '{self._signals[k].name}'"
+        if k < self._logs:
+            return f"rule '{self.rules[k - signals].id}'"
+        if 0 <= self._traceback_first <= k:
+            return f"traceback pattern {k - self._traceback_first}"
+        return f"rule '{self._sequels[k - self._logs].id}' (its `unless`)"
 
     def _on_signal(self, signal: Signal, match: Match, t: float) -> list[Decision]:
         metrics = self.shared.metrics

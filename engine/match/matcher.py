@@ -17,9 +17,17 @@ Every search runs in the `regex` module, on the pattern as Python's `re` reads i
 interpreter while it backtracks, so one bad pattern on one long line (`(a+)+$`,
 `(\d+) ?of ?(\d+)` on 64 KiB of digits: seconds to minutes) would stop every thread of
 `run`, the one that passes the training's output through included; the `regex` module
-lets them run meanwhile and gives up at the budget. A search that runs over the budget
-counts as no match; a pattern that does so `SUSPEND_AFTER` times is suspended (never
-tried again) and `take_overruns` tells the caller which, and on which line.
+lets them run meanwhile and gives up at the budget.
+
+The budget is the search's own time. The `regex` module's limit counts the process's CPU
+time, every thread's, so on a busy machine a search of a short line can run out of it
+while its thread waits for a core and `run`'s other threads (the pump, the senders) run.
+A search that ran out of it with less than `OWN_SHARE` of the budget spent by its own
+thread is tried again, its limit stretched by the share the other threads took, up to
+`ATTEMPTS` tries in all (a slow pattern's first overrun is not measured, so it costs two
+budgets). A search that still runs over counts as no match for that line, and
+`take_overruns` tells the caller which pattern, on which line; a pattern that does so
+`SUSPEND_AFTER` times is suspended (never tried again).
 
 This module loads nothing native: the core builds the plain matcher from it.
 """
@@ -27,6 +35,7 @@ This module loads nothing native: the core builds the plain matcher from it.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -40,6 +49,10 @@ Indexed = tuple[tuple[int, re.Pattern[str]], ...]
 Match = re.Match[str] | regex.Match[str]
 BUDGET_S = 0.1  # the most one search of one line may take
 SUSPEND_AFTER = 3  # searches over the budget before a pattern is suspended
+OWN_SHARE = 0.5  # a search whose thread spent less than this share of the budget ran out of it
+# through other threads' time, not its own: it is tried again
+ATTEMPTS = 8  # tries of one search in all, while its own time stays below that share
+MAX_STRETCH = 10.0  # the most a try's limit is stretched for the time other threads take
 
 
 class Hit(NamedTuple):
@@ -227,8 +240,30 @@ class Matcher:
         try:
             return search(text, timeout=self.budget)
         except TimeoutError:
+            pass
+        try:
+            return self._again(search, text)
+        except TimeoutError:  # over the budget (or a machine too busy to tell): no match
             count = self._overran[k] = self._overran.get(k, 0) + 1
             if count >= SUSPEND_AFTER:
                 self.suspended.add(k)
             self._overruns.append(Overrun(k, line, text, count >= SUSPEND_AFTER))
             return None
+
+    def _again(self, search: Search, text: str) -> Match | None:
+        """A search that ran out of the budget, tried again with its own time measured (only
+        here: reading a thread's clock costs as much as a short search), each time with the
+        limit stretched by how much of the process's time went to other threads in the try
+        before; TimeoutError once a try spent `OWN_SHARE` of the budget itself, or after
+        `ATTEMPTS` tries in all."""
+        limit = self.budget
+        for _ in range(ATTEMPTS - 1):
+            own, spent = time.thread_time(), time.process_time()
+            try:
+                return search(text, timeout=limit)
+            except TimeoutError:
+                own, spent = time.thread_time() - own, time.process_time() - spent
+            if own >= self.budget * OWN_SHARE:
+                break  # the pattern's own cost
+            limit = self.budget * min(MAX_STRETCH, spent / max(own, 1e-6))
+        raise TimeoutError

@@ -27,7 +27,7 @@ from engine.model import Decision, Severity
 from engine.notify import builtin as builtin_channels
 from engine.notify.apprise_log import ERRORS
 from engine.notify.channels import Channel, ChannelSet
-from engine.notify.outbox import Item, Outbox
+from engine.notify.outbox import Item, Outbox, OutboxClosed
 from engine.notify.record import AlertRecord, alert_record, notice_record
 from engine.notify.render import LIMITS, Message, render, render_digest
 
@@ -104,9 +104,17 @@ class Sender:
             server.request_rate_per_sec = 0  # Apprise's own pause between sends: the rate is ours
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except OutboxClosed:  # `run` stopped while this channel was sending: nothing to do
+            pass
+
+    def _loop(self) -> None:
         while not self.owner.stopping.is_set():
             try:
                 self.step()
+            except OutboxClosed:
+                raise
             except Exception as exc:  # never let one channel's bug end its thread
                 self.owner.notice(f"channel '{self.channel.name}': {self.owner.scrub(str(exc))}")
             nxt = self.owner.outbox.next_attempt(self.channel.name)

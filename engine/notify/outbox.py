@@ -8,6 +8,10 @@ What is pending when the process dies is sent after the next start.
 When the file cannot be written (a full disk, a read-only one) the queue moves to memory
 for the rest of the run, with what the file held; `save` writes it back at the end if the
 file can be written again.
+
+After `close` every other method raises `OutboxClosed`: a sender that was still sending
+when `run` stopped ends there, and the row it had in hand stays as the file has it
+(pending, so at worst the alert is sent again at the next start, with the same key).
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ KEEP_SENT_S = 7 * 86400
 T = TypeVar("T")
 
 
+class OutboxClosed(Exception):
+    """The outbox was closed: nothing is read or written any more."""
+
+
 @dataclass(frozen=True)
 class Item:
     id: int
@@ -77,6 +85,7 @@ class Outbox:
         self._db.executescript(_SCHEMA)
         self.trouble: str | None = None  # why the queue is in memory (None: in the file)
         self.on_fallback: Fallback | None = None  # told (in the caller's thread) when it moves
+        self._closed = False
 
     @classmethod
     def open(cls, path: Path) -> tuple[Outbox, str | None]:
@@ -102,6 +111,8 @@ class Outbox:
         file's failure, again on the queue moved to memory, then `on_fallback` is told."""
         why = None
         with self._lock:
+            if self._closed:
+                raise OutboxClosed
             try:
                 result = self._attempt(work, write)
             except (sqlite3.Error, OSError) as exc:
@@ -280,6 +291,8 @@ class Outbox:
         written now (space came back), so that what is pending is sent at the next start.
         None when the file holds the queue; else why it does not."""
         with self._lock:
+            if self._closed:
+                raise OutboxClosed
             if not self.in_memory:
                 return None
             if self._file is None:
@@ -297,6 +310,7 @@ class Outbox:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             for db in {id(c): c for c in (self._db, self._file) if c is not None}.values():
                 try:
                     db.close()

@@ -48,8 +48,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine.core.engine import Engine
 from engine.core.sparse import SparseBlock
+from engine.durations import exact_duration
 from engine.logs.lines import Splitter
 from engine.logs.skim import Lookout, shed, skim_region
+from engine.match.matcher import SUSPEND_AFTER
 from engine.model import (
     Action,
     Decision,
@@ -163,6 +165,7 @@ class Tally:
     patched: list[dict[str, Any]] = field(default_factory=list)
     internal_errors: int = 0
     sink_failures: dict[str, int] = field(default_factory=dict)
+    overruns: dict[str, int] = field(default_factory=dict)  # `Engine.overruns`, as last seen
 
 
 class Pipeline:
@@ -450,6 +453,8 @@ class Pipeline:
             self._observe(Event(t, name, fields))
 
     def _decide(self, decisions: list[Decision], cause: Observation | LineBlock) -> None:
+        if self.engine.overruns and self.engine.overruns != self.tally.overruns:
+            self._overran()
         for decision in decisions:
             if decision.notifies:
                 self.tally.notifications.add(decision)
@@ -463,6 +468,20 @@ class Pipeline:
         self._flush_all()
         if self.observer is not None:
             self.observer(cause, decisions)
+
+    def _overran(self) -> None:
+        """Say which patterns ran over their time budget on a line since the last block:
+        those lines were not evaluated by them (the suspension is an alert of its own)."""
+        before, now = self.tally.overruns, dict(self.engine.overruns)
+        self.tally.overruns = now
+        budget = exact_duration(self.engine.budget)
+        for name, n in now.items():
+            if before.get(name, 0) < n < SUSPEND_AFTER:
+                self.notice(
+                    f"{name}: {n} line(s) not evaluated by it so far, its search over the "
+                    f"{budget} time budget; at {SUSPEND_AFTER} it is suspended. "
+                    "`rlswarm-rules lint` names the part of its pattern that can backtrack"
+                )
 
     def _flush_all(self) -> None:
         for sink in self.sinks:

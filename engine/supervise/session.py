@@ -131,6 +131,8 @@ def summary_lines(
     lines += _shed_lines(tally)
     for sink, n in tally.sink_failures.items():
         lines.append(f"{n} alerts could not be handed to {sink}")
+    for name, n in sorted(tally.overruns.items()):
+        lines.append(f"{name}: {n} line(s) not evaluated by it, its search over the time budget")
     if tally.internal_errors:
         lines.append(f"{tally.internal_errors} internal errors in rule evaluation")
     if not opts.dry_run:

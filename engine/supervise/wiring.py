@@ -198,6 +198,7 @@ class Stack:
             notifications=notified.copy(),
             patched=list(tally.patched),
             sink_failures=dict(tally.sink_failures),
+            overruns=dict(tally.overruns),
         )
         replay = (
             f"; `rlswarm-rules replay {self.capture}` evaluates all of it"
