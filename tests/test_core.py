@@ -1247,10 +1247,28 @@ CASES: list[Case] = [
         [row(1, "done", FIRST)],
     ),
     Case(
-        "frames-without-a-first-line-are-no-traceback",
+        "frames-without-a-first-line-are-a-traceback-whose-head-was-cut",
         TRACEBACKS,
         [*traceback(TB_FRAME, "ValueError: x"), (10, TICK)],
-        [],
+        [row(1, "done", FIRST)],
+    ),
+    Case(
+        "frames-alone-are-a-cut-off-traceback",
+        TRACEBACKS,
+        [*traceback(TB_FRAME, TB_FRAME), (10, TICK)],
+        [row(5, "cut", FIRST)],
+    ),
+    Case(
+        "a-logged-stack-is-no-traceback-and-a-traceback-after-it-is-one",
+        TRACEBACKS,
+        [
+            *traceback("Stack (most recent call last):", TB_FRAME, TB_FRAME),
+            (10, TICK),
+            *traceback("INFO: next", "Stack (most recent call last):", TB_FRAME, TB_START),
+            *traceback(TB_FRAME, "ValueError: x"),
+            (20, TICK),
+        ],
+        [row(11, "done", FIRST)],
     ),
     # --- time going backwards ---------------------------------------------------------------
     Case(

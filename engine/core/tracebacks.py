@@ -2,11 +2,13 @@
 
 The lines come as hits of `TRACEBACK_PATTERNS` (its first line, a frame, a chained part's
 marker, the last line), so the fast path of `replay` and every line fed one by one give the
-same events. Per source: a `Traceback (most recent call last):` opens one; frames and the
-chained markers (`During handling of the above exception...`, `The above exception was the
-direct cause...`) continue it when they come within `MAX_GAP` lines of its previous line
-(the source lines under each frame are not hits); a last line (`SomeError: message`) ends
-a part. The traceback is closed, and its event made:
+same events. Per source: a `Traceback (most recent call last):` opens one, and so does a
+frame when none is open (a traceback whose head was cut: a pasted excerpt, a rotated log);
+a `Stack (most recent call last):` (logging's `stack_info`) opens a stack, whose frames
+make no event. Frames and the chained markers (`During handling of the above
+exception...`, `The above exception was the direct cause...`) continue it when they come
+within `MAX_GAP` lines of its previous line (the source lines under each frame are not
+hits); a last line (`SomeError: message`) ends a part. The traceback is closed, and its event made:
 
 - complete: `SETTLE_S` after its last line, unless a chained part follows;
 - cut off (no last line): when a traceback line comes more than `MAX_GAP` lines after its
@@ -53,6 +55,7 @@ class _Open:
     message: str = ""
     ended: bool = False  # the latest part has its last line
     chained: bool = False  # a marker came: a next part is expected
+    stack: bool = False  # a stack printed for information, not a traceback: no event
 
     @property
     def due(self) -> float:
@@ -70,15 +73,16 @@ class Tracebacks:
         out: list[Event] = []
         tb = self._open.get(source)
         if tb is not None and (line_no - tb.line_no > MAX_GAP or line_no < tb.line_no):
-            out.append(self._close(source, t))
+            out += self._close(source, t)
             tb = None
-        if tb is not None and kind == START and not tb.chained:
-            out.append(self._close(source, t))  # a new traceback right after this one
+        if tb is not None and kind == START and (not tb.chained or tb.stack):
+            out += self._close(source, t)  # a new traceback right after this one
             tb = None
         if tb is None:
-            if kind != START:
+            if kind not in (START, FRAME):
                 return out
-            tb = self._open[source] = _Open(t, line_no)
+            stack = kind == START and match.group("stack") is not None
+            tb = self._open[source] = _Open(t, line_no, stack=stack)
         tb.t, tb.line_no = t, line_no
         if len(tb.raw) < MAX_RAW:
             tb.raw.append(text)
@@ -101,25 +105,30 @@ class Tracebacks:
             yield tb.due, Due(source)
 
     def run_timer(self, due: Due, t: float) -> list[Event]:
-        return [self._close(due.source, t)] if due.source in self._open else []
+        return self._close(due.source, t) if due.source in self._open else []
 
     def flush(self, t: float) -> list[Event]:
         """The training exited, or the replayed log ended: every open traceback closes."""
-        return [self._close(source, t) for source in sorted(self._open)]
+        return [event for source in sorted(self._open) for event in self._close(source, t)]
 
-    def _close(self, source: str, t: float) -> Event:
+    def _close(self, source: str, t: float) -> list[Event]:
+        """The event of the traceback open on `source`, closed now (none of a stack)."""
         tb = self._open.pop(source)
+        if tb.stack:
+            return []
         cut_off = not tb.ended or tb.chained
-        return Event(
-            t,
-            "exception",
-            {
-                "type": tb.type,
-                "message": tb.message.strip(),
-                "traceback": "\n".join(tb.raw),
-                "frames": "\n".join(tb.frames),
-                "last_frame": tb.frames[-1] if tb.frames else None,
-                "cut_off": cut_off,
-                "source": source,
-            },
-        )
+        return [
+            Event(
+                t,
+                "exception",
+                {
+                    "type": tb.type,
+                    "message": tb.message.strip(),
+                    "traceback": "\n".join(tb.raw),
+                    "frames": "\n".join(tb.frames),
+                    "last_frame": tb.frames[-1] if tb.frames else None,
+                    "cut_off": cut_off,
+                    "source": source,
+                },
+            )
+        ]

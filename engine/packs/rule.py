@@ -171,7 +171,7 @@ class Rule:
 
 
 TRACEBACK_PATTERNS: tuple[Pattern, ...] = (
-    Pattern(re.compile(r"Traceback \(most recent call last\):")),
+    Pattern(re.compile(r"(?:Traceback|(?P<stack>Stack)) \(most recent call last\):")),
     Pattern(re.compile(r'\bFile "(?P<file>[^"]+)", line \d+, in (?P<function>[^\s(),]+)')),
     Pattern(
         re.compile(
@@ -188,8 +188,9 @@ TRACEBACK_PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 """What a traceback's lines look like, after the patterns of the rules when a rule watches
-`event: exception`: its first line, a frame, a chained part's marker, its last line (the
-exception's type and message, behind the prefixes real logs put there)."""
+`event: exception`: its first line (or a stack's: logging's `stack_info`), a frame, a
+chained part's marker, its last line (the exception's type and message, behind the
+prefixes real logs put there)."""
 
 
 @dataclass(frozen=True, eq=False)
