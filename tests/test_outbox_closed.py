@@ -11,10 +11,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from test_web_delivery import Hook
 
 from engine.model import Decision, Reason, Severity
 from engine.notify import channels as channelconf
@@ -22,41 +22,19 @@ from engine.notify.delivery import Delivery
 from engine.notify.outbox import Outbox, OutboxClosed
 
 
-class HeldHook:
-    """Takes a POST, then answers 200 only when `release` is set."""
-
-    def __init__(self) -> None:
-        self.got = threading.Event()
-        self.release = threading.Event()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                hook.got.set()
-                hook.release.wait(30)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def hook() -> Iterator[HeldHook]:
-    h = HeldHook()
+def hook() -> Iterator[Hook]:
+    h = Hook(release=threading.Event())  # holds each POST until released
+    h.status = 200
     yield h
+    assert h.release is not None
     h.release.set()
     h.server.shutdown()
     h.server.server_close()
 
 
 def test_a_sender_whose_outbox_closes_mid_send_ends_quietly(
-    tmp_path: Path, hook: HeldHook
+    tmp_path: Path, hook: Hook
 ) -> None:
     path = tmp_path / "channels.yaml"
     path.write_text(f"channels:\n  - name: hook\n    url: json://127.0.0.1:{hook.port}/a\n")
@@ -71,6 +49,7 @@ def test_a_sender_whose_outbox_closes_mid_send_ends_quietly(
         assert hook.got.wait(20)  # the sender is in the middle of its send
         delivery.stopping.set()  # as `run` does when a second signal hurries it
         outbox.close()
+        assert hook.release is not None
         hook.release.set()
         sender = delivery.senders["hook"]
         sender.thread.join(20)

@@ -24,17 +24,23 @@ SECRET = "s3cret-in-the-url"
 
 
 class Hook:
-    """Answers `status` to every POST; counts them."""
+    """Answers `status` to every POST; counts them. With `release`, each POST waits for it
+    before the answer (`got` is set when one came)."""
 
-    def __init__(self) -> None:
+    def __init__(self, release: threading.Event | None = None) -> None:
         self.status = 500
         self.posts = 0
+        self.got = threading.Event()
+        self.release = release
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 hook.posts += 1
+                hook.got.set()
+                if hook.release is not None:
+                    hook.release.wait(30)
                 self.send_response(hook.status)
                 self.end_headers()
 
