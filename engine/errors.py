@@ -14,6 +14,7 @@ says why a write failed in the same words wherever it failed. The exceptions:
     ├── FixFailed             a fix of `doctor --fix` could not be applied (the others are)
     ├── DashboardError        the dashboard cannot listen (port taken, address not available)
     ├── ServiceError          `service` cannot install or control the unit (no systemctl...)
+    ├── OutboxClosed          the outbox was closed: a sender still running ends there
     └── Declined              a fast path declines an input: the reference path takes it
         ├── Untranslatable    a regex node the hyperscan translation does not know
         └── Unsure            a YAML text that libyaml may read differently from PyYAML
@@ -121,6 +122,10 @@ class FixFailed(RlswarmError):
 class ServiceError(RlswarmError):
     """`service` cannot do what it was asked (no such node folder, systemctl fails): a message,
     exit code 2."""
+
+
+class OutboxClosed(RlswarmError):
+    """The outbox was closed: nothing is read or written any more (`engine.notify.outbox`)."""
 
 
 class DashboardError(RlswarmError):

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from test_web_delivery import Hook
 
+from engine.errors import OutboxClosed
 from engine.model import Decision, Reason, Severity
 from engine.notify import channels as channelconf
 from engine.notify.delivery import Delivery
-from engine.notify.outbox import Outbox, OutboxClosed
+from engine.notify.outbox import Outbox
 
 
 @pytest.fixture

@@ -23,11 +23,12 @@ from dataclasses import dataclass, replace
 import apprise
 
 from engine.durations import format_duration
+from engine.errors import OutboxClosed
 from engine.model import Decision, Severity
 from engine.notify import builtin as builtin_channels
 from engine.notify.apprise_log import ERRORS
 from engine.notify.channels import Channel, ChannelSet
-from engine.notify.outbox import Item, Outbox, OutboxClosed
+from engine.notify.outbox import Item, Outbox
 from engine.notify.record import AlertRecord, alert_record, notice_record
 from engine.notify.render import LIMITS, Message, render, render_digest
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.errors import why_not_written
+from engine.errors import OutboxClosed, why_not_written
 from engine.notify.record import AlertRecord
 
 _SCHEMA = """
@@ -46,10 +46,6 @@ CREATE INDEX IF NOT EXISTS items_created ON items (created);
 """
 KEEP_SENT_S = 7 * 86400
 T = TypeVar("T")
-
-
-class OutboxClosed(Exception):
-    """The outbox was closed: nothing is read or written any more."""
 
 
 @dataclass(frozen=True)
