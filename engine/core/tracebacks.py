@@ -8,7 +8,8 @@ a `Stack (most recent call last):` (logging's `stack_info`) opens a stack, whose
 make no event. Frames and the chained markers (`During handling of the above
 exception...`, `The above exception was the direct cause...`) continue it when they come
 within `MAX_GAP` lines of its previous line (the source lines under each frame are not
-hits); a last line (`SomeError: message`) ends a part. The traceback is closed, and its event made:
+hits); a last line (`SomeError: message`) ends a part. The traceback is closed, and its
+event made:
 
 - complete: `SETTLE_S` after its last line, unless a chained part follows;
 - cut off (no last line): when a traceback line comes more than `MAX_GAP` lines after its
