@@ -270,3 +270,23 @@ def test_a_process_killed_by_a_signal_says_no_goodbye(tmp_path: Path, messages: 
     assert proc.returncode == -9
     assert messages.listener.sync(timeout=2.0)
     assert [m["event"] for m in messages.items] == ["hello"]
+
+
+def test_a_forged_sync_marker_neither_stops_the_listener_nor_ends_a_sync_early(
+    tmp_path: Path, messages: Messages
+) -> None:
+    """A child may write anything to the probe's socket, `sync`'s own marker included."""
+    code = (
+        "import json, os, socket\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+        "for n in ['x', None, True, 10**9]:\n"
+        "    s.sendto(json.dumps({'event': 'rlswarm-sync', 'n': n}).encode(), "
+        "os.environ['RLSWARM_PROBE_SOCKET'])\n"
+        "s.sendto(json.dumps({'event': 'after', 'pid': os.getpid()}).encode(), "
+        "os.environ['RLSWARM_PROBE_SOCKET'])\n"
+    )
+    proc = run_python(code, env_for(None, True, messages.listener.path), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert messages.of("after")  # the listener read on past the forged markers
+    assert messages.listener._seen_sync == 0  # none of them counted as one of ours
+    assert messages.listener.sync(timeout=2.0)

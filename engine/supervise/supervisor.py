@@ -318,15 +318,7 @@ class Supervisor:
         except OSError as exc:
             error = f"cannot start {self.opts.command[0]}: {exc.strerror}"
             self.notice(error)
-            fields: dict[str, Value] = {
-                "code": 127,
-                "signal": None,
-                "runtime_s": 0.0,
-                "peak_rss_gb": 0.0,
-                "requested": False,
-                "error": error,
-            }
-            self.pipeline.post(Event(self.clock(), "exit", fields))  # an alert, not only a line
+            self._post_exit(127, None, 0.0, 0.0, False, error)  # an alert, not only a line
             return None
         output.known(child)
         command = " ".join(self.opts.command)
@@ -391,18 +383,30 @@ class Supervisor:
         code, sig = describe_status(child.proc.returncode)
         runtime = self.clock() - attempt.started
         self.probe_sync(self.stopping.patience(PROBE_SYNC_S))  # their last words (`bye`) first
+        self._post_exit(code, sig, runtime, self._peak_rss, requested, "")
+        self.sampler.root_pid = None
+        self.child = None  # its tree is gone: a signal has nothing left to stop
+        return code, runtime
+
+    def _post_exit(
+        self,
+        code: int,
+        sig: int | None,
+        runtime: float,
+        peak_rss_gb: float,
+        requested: bool,
+        error: str,
+    ) -> None:
+        """The `exit` event (`engine.vocabulary`: `error` says why a command never started)."""
         fields: dict[str, Value] = {
             "code": code,
             "signal": sig,
             "runtime_s": round(runtime, 3),
-            "peak_rss_gb": round(self._peak_rss, 3),
+            "peak_rss_gb": round(peak_rss_gb, 3),
             "requested": requested,
-            "error": "",
+            "error": error,
         }
         self.pipeline.post(Event(self.clock(), "exit", fields))
-        self.sampler.root_pid = None
-        self.child = None  # its tree is gone: a signal has nothing left to stop
-        return code, runtime
 
     def _stop_leftovers(self, child: Child) -> None:
         """What the exited child left behind gets SIGTERM (unless it was asked already) and

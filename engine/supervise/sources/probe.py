@@ -61,11 +61,16 @@ class ProbeListener:
             except ValueError:
                 continue
             if isinstance(message, dict) and message.get("event") == SYNC:
-                with self._synced:
-                    self._seen_sync = max(self._seen_sync, int(message.get("n") or 0))
-                    self._synced.notify_all()
+                self._marker(message.get("n"))
             elif isinstance(message, dict) and isinstance(message.get("event"), str):
                 self._on_message(self._clock(), message)
+
+    def _marker(self, n: object) -> None:
+        """A `sync` marker came out: only one of ours counts (a child may send anything)."""
+        with self._synced:
+            if isinstance(n, int) and not isinstance(n, bool) and n <= self._syncs:
+                self._seen_sync = max(self._seen_sync, n)
+                self._synced.notify_all()
 
     def close(self) -> None:
         """Stop after what is already queued (the wake-up datagram comes after it)."""
